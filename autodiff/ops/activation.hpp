@@ -1,0 +1,49 @@
+#pragma once
+
+// tanh, sigmoid and relu.
+//
+//   tanh(x):     d/dx = 1 / cosh(x)^2
+//   sigmoid(x):  1 / (1 + exp(-x)), d/dx = e / (1 + e)^2 with e = exp(-|x|)
+//   relu(x):     max(x, 0), d/dx = 1 for x > 0 and 0 otherwise (0 at the
+//                kink, as in PyTorch)
+//
+// The derivatives avoid 1 - tanh(x)^2 and s (1 - s), which round to 0 long
+// before the true value underflows (tanh(20) is 1 in double, but
+// tanh'(20) = 1.7e-17). Neither formula overflows: exp(-|x|) <= 1, and
+// cosh(x) = inf gives a gradient of exactly 0.
+
+#include <cmath>
+
+#include "autodiff/node.hpp"
+
+namespace adjoint {
+
+template <class T>
+Var<T> tanh(const Var<T>& x) {
+  using std::cosh;
+  using std::tanh;
+  const T& v = x.value();
+  const T c = cosh(v);
+  return make_node<T>("tanh", T(tanh(v)), {x, T(T(1) / (c * c))});
+}
+
+template <class T>
+Var<T> sigmoid(const Var<T>& x) {
+  using std::exp;
+  const T& v = x.value();
+  const T e = exp(v >= T(0) ? T(-v) : v);
+  const T one_plus_e = 1 + e;
+  const T s = v >= T(0) ? T(T(1) / one_plus_e) : T(e / one_plus_e);
+  return make_node<T>("sigmoid", s, {x, T(e / (one_plus_e * one_plus_e))});
+}
+
+template <class T>
+Var<T> relu(const Var<T>& x) {
+  const T& v = x.value();
+  const bool positive = v > T(0);
+  // NaN stays NaN in the value, as max(NaN, 0) does in PyTorch.
+  const T y = positive || v != v ? v : T(0);
+  return make_node<T>("relu", y, {x, T(positive ? 1 : 0)});
+}
+
+}  // namespace adjoint

@@ -1,0 +1,228 @@
+#pragma once
+
+// The per-thread tape that records scalar operations for the reverse sweep.
+//
+// Layout (structure of arrays, one entry per recorded item):
+//   offsets_   node i's operands are codes_[offsets_[i], offsets_[i + 1])
+//   codes_     operand node index << 2 | partial kind
+//   partials_  local partial derivatives, only for operands of kind general
+// A partial of exactly +1 or -1 is stored as a kind and costs no T, and a
+// partial of exactly 0 is not stored at all. Values live in the Var handles,
+// never on the tape.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "autodiff/error.hpp"
+
+namespace adjoint {
+
+template <class T>
+class Var;
+
+namespace detail {
+
+/// Whether operations on this thread are recorded (see NoGradGuard).
+inline bool& grad_mode_enabled() {
+  static thread_local bool enabled = true;
+  return enabled;
+}
+
+/// Returns an epoch number that no tape in the process has used before, so
+/// that a handle from a released graph, or from another thread's tape, never
+/// matches the epoch of the tape it is used on.
+inline std::uint32_t next_epoch() {
+  static std::atomic<std::uint32_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+/// Shared state of a parameter: its value and gradient outlive any tape.
+/// Handles that copy a parameter share this state through a reference count.
+template <class T>
+struct LeafState {
+  T value;
+  T grad{0};
+  std::uint32_t node = 0;   // the leaf's node index on the tape of `epoch`
+  std::uint32_t epoch = 0;  // 0: not on any tape yet
+  std::uint32_t references = 1;
+};
+
+template <class T>
+void release(LeafState<T>* leaf) {
+  if (--leaf->references == 0) delete leaf;
+}
+
+enum PartialKind : std::uint32_t { general = 0, plus_one = 1, minus_one = 2 };
+
+inline constexpr std::uint32_t kind_bits = 2;
+inline constexpr std::uint32_t kind_mask = (1u << kind_bits) - 1;
+inline constexpr std::size_t max_nodes = std::size_t{1} << (32 - kind_bits);
+
+}  // namespace detail
+
+/// The tape of scalar operations of type T on the calling thread.
+///
+/// Every differentiable scalar operation appends one node. Execution order is
+/// a topological order, so backward() is a single reverse loop. The tape's
+/// buffers keep their capacity when it is cleared, so a training loop that
+/// records the same graph every step stops allocating after the first.
+template <class T>
+class Tape {
+ public:
+  Tape() { offsets_.push_back(0); }
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+  ~Tape() { release_leaves(); }
+
+  /// Returns the calling thread's tape for scalar type T.
+  static Tape& active() {
+    static thread_local Tape tape;
+    return tape;
+  }
+
+  /// Number of nodes recorded since the last clear.
+  std::size_t size() const { return offsets_.size() - 1; }
+
+  /// Bytes of recorded operations (offsets, operand codes and partials).
+  std::size_t memory_bytes() const {
+    return offsets_.size() * sizeof(std::uint32_t) +
+           codes_.size() * sizeof(std::uint32_t) + partials_.size() * sizeof(T);
+  }
+
+  /// Tag of the current graph; it changes whenever the graph is released.
+  std::uint32_t epoch() const { return epoch_; }
+
+  /// Releases every recorded node. Parameters keep their values and
+  /// gradients; intermediate nodes of the released graph can no longer be
+  /// used in operations or in backward().
+  void clear() {
+    offsets_.resize(1);
+    codes_.clear();
+    partials_.clear();
+    release_leaves();
+    epoch_ = detail::next_epoch();
+  }
+
+  /// Returns the node index of `operand` on this tape, recording a node for
+  /// a parameter that first appears in the current graph. `operation` names
+  /// the caller in the error raised for a released graph.
+  std::uint32_t resolve(const Var<T>& operand, const char* operation);
+
+  /// Appends one operand of the node being recorded. Resolve every operand
+  /// before the first push, since resolving a parameter records a node.
+  void push_operand(std::uint32_t index, const T& partial) {
+    if (partial == T(0)) return;
+    if (partial == T(1)) {
+      codes_.push_back(index << detail::kind_bits | detail::plus_one);
+    } else if (partial == T(-1)) {
+      codes_.push_back(index << detail::kind_bits | detail::minus_one);
+    } else {
+      codes_.push_back(index << detail::kind_bits | detail::general);
+      partials_.push_back(partial);
+    }
+  }
+
+  /// Closes the node whose operands were pushed and returns its index.
+  std::uint32_t finish_node() {
+    const std::size_t index = size();
+    if (index + 1 >= detail::max_nodes) [[unlikely]] {
+      throw graph_error(fmt::format(
+          "tape: the graph has {} nodes, the maximum one tape can hold; call "
+          "backward() or Tape::clear() on shorter graphs",
+          index));
+    }
+    offsets_.push_back(static_cast<std::uint32_t>(codes_.size()));
+    return static_cast<std::uint32_t>(index);
+  }
+
+  /// Runs the reverse sweep from node `root` (seeded with adjoint 1) and
+  /// adds the result to the gradient of every parameter in the graph.
+  void sweep(std::uint32_t root);
+
+ private:
+  void release_leaves() {
+    for (detail::LeafState<T>* leaf : leaves_) detail::release(leaf);
+    leaves_.clear();
+  }
+
+  std::vector<std::uint32_t> offsets_;
+  std::vector<std::uint32_t> codes_;
+  std::vector<T> partials_;
+  // Parameters used in the current graph, in the order of their nodes. The
+  // tape holds a reference to each so that none is freed before backward().
+  std::vector<detail::LeafState<T>*> leaves_;
+  // Adjoints by node index. Every entry is zero outside sweep(), so a sweep
+  // only grows the array and never clears it.
+  std::vector<T> adjoints_;
+  std::uint32_t epoch_ = detail::next_epoch();
+};
+
+template <class T>
+void Tape<T>::sweep(std::uint32_t root) {
+  adjoints_.resize(size(), T(0));
+  adjoints_[root] = T(1);
+  std::size_t code = codes_.size();
+  std::size_t partial = partials_.size();
+  std::size_t leaf = leaves_.size();
+  for (std::size_t node = size(); node-- > 0;) {
+    const std::size_t begin = offsets_[node];
+    const T adjoint = adjoints_[node];
+    adjoints_[node] = T(0);
+    if (begin == code) {
+      // A node without operands is a parameter, or an operation whose every
+      // partial was zero.
+      if (leaf > 0 && leaves_[leaf - 1]->node == node) {
+        leaves_[--leaf]->grad += adjoint;
+      }
+      continue;
+    }
+    if (adjoint == T(0)) {
+      // Nothing to propagate, but the partial cursor must still move past
+      // this node's general operands.
+      for (; code > begin; --code) {
+        if ((codes_[code - 1] & detail::kind_mask) == detail::general) --partial;
+      }
+      continue;
+    }
+    for (; code > begin; --code) {
+      const std::uint32_t word = codes_[code - 1];
+      T& target = adjoints_[word >> detail::kind_bits];
+      switch (word & detail::kind_mask) {
+        case detail::general:
+          target += adjoint * partials_[--partial];
+          break;
+        case detail::plus_one:
+          target += adjoint;
+          break;
+        default:
+          target -= adjoint;
+          break;
+      }
+    }
+  }
+}
+
+/// Turns recording off on this thread for the guard's lifetime, for every
+/// scalar type. Operations inside return constants: use it for evaluation
+/// and for parameter updates.
+class NoGradGuard {
+ public:
+  NoGradGuard() : previous_(detail::grad_mode_enabled()) {
+    detail::grad_mode_enabled() = false;
+  }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+  ~NoGradGuard() { detail::grad_mode_enabled() = previous_; }
+
+ private:
+  bool previous_;
+};
+
+/// Whether operations on this thread are being recorded.
+inline bool is_grad_enabled() { return detail::grad_mode_enabled(); }
+
+}  // namespace adjoint

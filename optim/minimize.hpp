@@ -1,0 +1,125 @@
+#pragma once
+
+// A training loop that stops on a tolerance, a step limit or divergence.
+
+#include <cmath>
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "optim/optimizer.hpp"
+
+namespace adjoint::optim {
+
+/// When minimize() stops. An empty tolerance is not tested.
+struct StopCriteria {
+  // Converged once the loss is <= this.
+  std::optional<double> loss_tolerance;
+  // Converged once no parameter moved more than this in the last step.
+  std::optional<double> step_tolerance;
+  std::size_t max_steps = 1000;
+  // Diverged once the loss grew this many steps in a row; 0 turns the test
+  // off, so that only a non-finite loss counts as divergence.
+  std::size_t growth_limit = 5;
+};
+
+enum class StopReason {
+  loss_below_tolerance,
+  step_below_tolerance,
+  max_steps_reached,
+  loss_not_finite,
+  loss_growing,
+};
+
+constexpr bool converged(StopReason reason) {
+  return reason == StopReason::loss_below_tolerance ||
+         reason == StopReason::step_below_tolerance;
+}
+
+constexpr bool diverged(StopReason reason) {
+  return reason == StopReason::loss_not_finite ||
+         reason == StopReason::loss_growing;
+}
+
+constexpr std::string_view describe(StopReason reason) {
+  switch (reason) {
+    case StopReason::loss_below_tolerance:
+      return "the loss fell below the tolerance";
+    case StopReason::step_below_tolerance:
+      return "the step size fell below the tolerance";
+    case StopReason::max_steps_reached:
+      return "the step limit was reached";
+    case StopReason::loss_not_finite:
+      return "the loss is not finite";
+    case StopReason::loss_growing:
+      return "the loss kept growing";
+  }
+  return "unknown";
+}
+
+template <class T>
+struct MinimizeResult {
+  StopReason reason;
+  std::size_t steps;  // optimizer steps taken
+  T loss;             // loss at the final parameters
+};
+
+/// Observer that does nothing.
+struct IgnoreSteps {
+  template <class T>
+  void operator()(std::size_t, const T&) const {}
+};
+
+/// Minimizes `loss()` with `optimizer`.
+///
+/// Step k evaluates the loss at the parameters after k updates, runs
+/// backward(), calls `observe(k, loss)` (gradients are set at that point),
+/// then either stops or updates the parameters. So `observe` sees the
+/// starting point as step 0 and the final parameters as the last step.
+template <class T, class LossFunction, class Observer = IgnoreSteps>
+MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
+                           const StopCriteria& criteria,
+                           Observer&& observe = {}) {
+  using std::abs;
+  using std::isfinite;
+  std::vector<T> before;
+  T previous{0};
+  T last_step_size{0};
+  std::size_t growing = 0;
+  for (std::size_t step = 0;; ++step) {
+    optimizer.zero_grad();
+    const Var<T> objective = loss();
+    const T value = objective.value();
+    if (objective.requires_grad()) objective.backward();
+    observe(step, value);
+
+    if (!isfinite(value)) return {StopReason::loss_not_finite, step, value};
+    if (criteria.loss_tolerance && value <= T(*criteria.loss_tolerance)) {
+      return {StopReason::loss_below_tolerance, step, value};
+    }
+    if (criteria.step_tolerance && step > 0 &&
+        last_step_size <= T(*criteria.step_tolerance)) {
+      return {StopReason::step_below_tolerance, step, value};
+    }
+    growing = step > 0 && value > previous ? growing + 1 : 0;
+    if (criteria.growth_limit > 0 && growing >= criteria.growth_limit) {
+      return {StopReason::loss_growing, step, value};
+    }
+    if (step >= criteria.max_steps) {
+      return {StopReason::max_steps_reached, step, value};
+    }
+
+    before.clear();
+    for (const Var<T>& p : optimizer.parameters()) before.push_back(p.value());
+    optimizer.step();
+    last_step_size = T(0);
+    for (std::size_t i = 0; i < before.size(); ++i) {
+      const T moved = abs(T(optimizer.parameters()[i].value() - before[i]));
+      if (!(moved <= last_step_size)) last_step_size = moved;
+    }
+    previous = value;
+  }
+}
+
+}  // namespace adjoint::optim
