@@ -3,14 +3,14 @@
 // Checks reverse-mode gradients against central finite differences computed
 // in 50-digit arithmetic.
 
+#include <fmt/format.h>
+
+#include <boost/multiprecision/cpp_bin_float.hpp>
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <span>
 #include <vector>
-
-#include <boost/multiprecision/cpp_bin_float.hpp>
-#include <fmt/format.h>
 
 #include "autodiff/tape.hpp"
 #include "autodiff/var.hpp"
@@ -28,8 +28,8 @@ struct GradientCheck {
   /// infinity or both NaN, +inf where only one is finite.
   double max_relative_error = 0;
   std::size_t worst_input = 0;
-  T reverse{};          // reverse-mode gradient at worst_input
-  T finite_difference{};  // reference gradient at worst_input, rounded to T
+  T reverse{};              // reverse-mode gradient at worst_input
+  T finite_difference{};    // reference gradient at worst_input, rounded to T
   std::vector<T> gradient;  // reverse-mode gradient of every input
 };
 

@@ -12,29 +12,70 @@
 //     const T& v = x.value();
 //     return adjoint::make_node("cube", T(v * v * v), {x, T(3 * v * v)});
 //   }
+//
+// Taking the operand as a forwarding reference (`template <AnyVar V>
+// cube(V&& x)` and `{std::forward<V>(x), ...}`) also lets make_node() fold
+// the operation into the record of a temporary operand.
 
+#include <concepts>
 #include <span>
+#include <type_traits>
 
 #include "autodiff/tape.hpp"
 #include "autodiff/var.hpp"
 
 namespace adjoint {
 
+namespace detail {
+template <class>
+inline constexpr bool is_var = false;
+template <class T>
+inline constexpr bool is_var<Var<T>> = true;
+}  // namespace detail
+
+/// A Var of any scalar type, const or not, lvalue or rvalue. Operators take
+/// their Var operands as `AnyVar auto&&` so that a temporary operand can be
+/// fused into the new operation (see Tape::fuse).
+template <class V>
+concept AnyVar = detail::is_var<std::remove_cvref_t<V>>;
+
+/// The scalar type of a Var operand.
+template <AnyVar V>
+using ScalarOf = typename std::remove_cvref_t<V>::value_type;
+
+/// Two Var operands of the same scalar type.
+template <class A, class B>
+concept VarPair =
+    AnyVar<A> && AnyVar<B> && std::same_as<ScalarOf<A>, ScalarOf<B>>;
+
 /// An operand of a new node and the node's partial derivative with respect
-/// to it.
+/// to it. An operand made from an rvalue Var is expiring: make_node() may
+/// fold the new operation into its record instead of adding one.
 template <class T>
 struct Operand {
+  Operand(const Var<T>& operand, T local_partial)
+      : var(operand), partial(std::move(local_partial)) {}
+  Operand(Var<T>&& operand, T local_partial)
+      : var(operand), partial(std::move(local_partial)), expiring(&operand) {}
+
   const Var<T>& var;
   T partial;
+  Var<T>* expiring = nullptr;
 };
 
 /// Records a node with one operand and returns it.
 template <class T>
-Var<T> make_node(const char* operation, T value, const Operand<T>& x) {
+[[gnu::always_inline]] inline Var<T> make_node(const char* operation, T value,
+                                               const Operand<T>& x) {
   if (!x.var.requires_grad() || !is_grad_enabled()) {
     return Var<T>::constant(std::move(value));
   }
   Tape<T>& tape = Tape<T>::active();
+  if (x.expiring) {
+    if (const auto node = tape.fuse(*x.expiring, x.partial)) {
+      return Var<T>::node(std::move(value), *node, tape.epoch());
+    }
+  }
   const std::uint32_t ix = tape.resolve(x.var, operation);
   tape.push_operand(ix, x.partial);
   return Var<T>::node(std::move(value), tape.finish_node(), tape.epoch());
@@ -43,14 +84,28 @@ Var<T> make_node(const char* operation, T value, const Operand<T>& x) {
 /// Records a node with two operands and returns it. Either operand may be a
 /// constant, which is not recorded.
 template <class T>
-Var<T> make_node(const char* operation, T value, const Operand<T>& x,
-                 const Operand<T>& y) {
+[[gnu::always_inline]] inline Var<T> make_node(const char* operation, T value,
+                                               const Operand<T>& x,
+                                               const Operand<T>& y) {
   if (!x.var.requires_grad()) return make_node(operation, std::move(value), y);
   if (!y.var.requires_grad()) return make_node(operation, std::move(value), x);
   if (!is_grad_enabled()) return Var<T>::constant(std::move(value));
   Tape<T>& tape = Tape<T>::active();
   const std::uint32_t ix = tape.resolve(x.var, operation);
   const std::uint32_t iy = tape.resolve(y.var, operation);
+  if (ix != iy) {
+    // Fold into whichever operand is the last record; y usually is.
+    if (y.expiring) {
+      if (const auto node = tape.fuse(*y.expiring, y.partial, ix, x.partial)) {
+        return Var<T>::node(std::move(value), *node, tape.epoch());
+      }
+    }
+    if (x.expiring) {
+      if (const auto node = tape.fuse(*x.expiring, x.partial, iy, y.partial)) {
+        return Var<T>::node(std::move(value), *node, tape.epoch());
+      }
+    }
+  }
   tape.push_operand(ix, x.partial);
   tape.push_operand(iy, y.partial);
   return Var<T>::node(std::move(value), tape.finish_node(), tape.epoch());
@@ -60,7 +115,8 @@ Var<T> make_node(const char* operation, T value, const Operand<T>& x,
 /// derivative with respect to `operands[i]`.
 template <class T>
 Var<T> make_node(const char* operation, T value,
-                 std::span<const Var<T>> operands, std::span<const T> partials) {
+                 std::span<const Var<T>> operands,
+                 std::span<const T> partials) {
   if (operands.size() != partials.size()) {
     throw std::invalid_argument(fmt::format(
         "{}: {} operands but {} partial derivatives; pass one partial per "

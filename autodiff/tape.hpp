@@ -10,13 +10,16 @@
 // partial of exactly 0 is not stored at all. Values live in the Var handles,
 // never on the tape.
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <vector>
 
-#include <fmt/format.h>
-
+#include "autodiff/buffer.hpp"
 #include "autodiff/error.hpp"
 
 namespace adjoint {
@@ -32,12 +35,20 @@ inline bool& grad_mode_enabled() {
   return enabled;
 }
 
+/// Epoch of a handle that was moved from or fused into a later operation.
+/// No tape ever has it.
+inline constexpr std::uint32_t expired_epoch = 0xffffffff;
+
 /// Returns an epoch number that no tape in the process has used before, so
 /// that a handle from a released graph, or from another thread's tape, never
-/// matches the epoch of the tape it is used on.
+/// matches the epoch of the tape it is used on. Wraps after 2^32 releases.
 inline std::uint32_t next_epoch() {
   static std::atomic<std::uint32_t> counter{0};
-  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::uint32_t epoch = 0;
+  while (epoch == 0 || epoch == expired_epoch) {
+    epoch = counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+  return epoch;
 }
 
 /// Shared state of a parameter: its value and gradient outlive any tape.
@@ -51,9 +62,16 @@ struct LeafState {
   std::uint32_t references = 1;
 };
 
+// Out of line so that GCC's -Wuse-after-free, which cannot follow the
+// reference count through inlined destructors, sees no delete.
+template <class T>
+[[gnu::noinline]] void destroy(LeafState<T>* leaf) {
+  delete leaf;
+}
+
 template <class T>
 void release(LeafState<T>* leaf) {
-  if (--leaf->references == 0) delete leaf;
+  if (--leaf->references == 0) destroy(leaf);
 }
 
 enum PartialKind : std::uint32_t { general = 0, plus_one = 1, minus_one = 2 };
@@ -100,7 +118,8 @@ class Tape {
   /// gradients; intermediate nodes of the released graph can no longer be
   /// used in operations or in backward().
   void clear() {
-    offsets_.resize(1);
+    offsets_.clear();
+    offsets_.push_back(0);
     codes_.clear();
     partials_.clear();
     release_leaves();
@@ -110,11 +129,13 @@ class Tape {
   /// Returns the node index of `operand` on this tape, recording a node for
   /// a parameter that first appears in the current graph. `operation` names
   /// the caller in the error raised for a released graph.
-  std::uint32_t resolve(const Var<T>& operand, const char* operation);
+  [[gnu::always_inline]] std::uint32_t resolve(const Var<T>& operand,
+                                               const char* operation);
 
   /// Appends one operand of the node being recorded. Resolve every operand
   /// before the first push, since resolving a parameter records a node.
-  void push_operand(std::uint32_t index, const T& partial) {
+  [[gnu::always_inline]] void push_operand(std::uint32_t index,
+                                           const T& partial) {
     if (partial == T(0)) return;
     if (partial == T(1)) {
       codes_.push_back(index << detail::kind_bits | detail::plus_one);
@@ -127,31 +148,83 @@ class Tape {
   }
 
   /// Closes the node whose operands were pushed and returns its index.
-  std::uint32_t finish_node() {
+  [[gnu::always_inline]] std::uint32_t finish_node() {
     const std::size_t index = size();
-    if (index + 1 >= detail::max_nodes) [[unlikely]] {
-      throw graph_error(fmt::format(
-          "tape: the graph has {} nodes, the maximum one tape can hold; call "
-          "backward() or Tape::clear() on shorter graphs",
-          index));
-    }
+    if (index + 1 >= detail::max_nodes) [[unlikely]]
+      throw_full();
     offsets_.push_back(static_cast<std::uint32_t>(codes_.size()));
     return static_cast<std::uint32_t>(index);
   }
+
+  /// Folds an operation whose operand is `expiring`, with local partial
+  /// `factor`, into the record of `expiring` by the chain rule, and appends
+  /// `extra` operands to that record. That is possible when `expiring` is the
+  /// last node recorded and no other handle refers to it; then it expires and
+  /// its node index, now the result's, is returned. Otherwise nothing changes
+  /// and the result is empty.
+  ///
+  /// Fusion keeps one record per expression such as square(z - w * x), so
+  /// the tape and the sweep do a quarter of the work.
+  [[gnu::always_inline]] std::optional<std::uint32_t> fuse(Var<T>& expiring,
+                                                           const T& factor);
+
+  /// As fuse(expiring, factor), and appends one more operand to the record.
+  [[gnu::always_inline]] std::optional<std::uint32_t> fuse(
+      Var<T>& expiring, const T& factor, std::uint32_t extra_index,
+      const T& extra_partial);
 
   /// Runs the reverse sweep from node `root` (seeded with adjoint 1) and
   /// adds the result to the gradient of every parameter in the graph.
   void sweep(std::uint32_t root);
 
  private:
+  [[noreturn, gnu::noinline, gnu::cold]] void throw_full() const {
+    throw graph_error(fmt::format(
+        "tape: the graph has {} nodes, the maximum one tape can hold; call "
+        "backward() or Tape::clear() on shorter graphs",
+        size()));
+  }
+
+  [[noreturn, gnu::noinline, gnu::cold]] static void throw_released(
+      const char* operation) {
+    throw graph_error(fmt::format(
+        "{}: an operand was moved from, or belongs to a graph that was "
+        "released (by backward() or Tape::clear()) or to another thread; "
+        "recompute it, or use detach() to keep its value as a constant",
+        operation));
+  }
+
+  // Records the node of a parameter on its first use in the current graph.
+  [[gnu::noinline]] void add_leaf(detail::LeafState<T>* leaf) {
+    leaf->node = finish_node();
+    leaf->epoch = epoch_;
+    ++leaf->references;
+    leaves_.push_back(leaf);
+  }
+
+  // Multiplies the partials of the last node, whose operands start at code
+  // `begin`, by `factor`. Returns false, changing nothing, when the record
+  // is too long to rebuild.
+  [[gnu::always_inline]] bool rescale_last(std::size_t begin, const T& factor) {
+    if (factor == T(1)) return true;
+    if (codes_.size() == begin + 1 && factor != T(0) &&
+        (codes_[begin] & detail::kind_mask) == detail::general) {
+      partials_.back() *= factor;
+      return true;
+    }
+    return rebuild_last(begin, factor);
+  }
+
+  bool rebuild_last(std::size_t begin, const T& factor);
+
   void release_leaves() {
     for (detail::LeafState<T>* leaf : leaves_) detail::release(leaf);
     leaves_.clear();
   }
 
-  std::vector<std::uint32_t> offsets_;
-  std::vector<std::uint32_t> codes_;
-  std::vector<T> partials_;
+  detail::AppendBuffer<std::uint32_t> offsets_;
+  detail::AppendBuffer<std::uint32_t> codes_;
+  detail::TapeArray<T> partials_;
   // Parameters used in the current graph, in the order of their nodes. The
   // tape holds a reference to each so that none is freed before backward().
   std::vector<detail::LeafState<T>*> leaves_;
@@ -165,13 +238,19 @@ template <class T>
 void Tape<T>::sweep(std::uint32_t root) {
   adjoints_.resize(size(), T(0));
   adjoints_[root] = T(1);
+  // Raw pointers: the compiler cannot keep vector members in registers
+  // across the stores into the adjoint array.
+  T* const adjoints = adjoints_.data();
+  const std::uint32_t* const offsets = offsets_.data();
+  const std::uint32_t* const codes = codes_.data();
+  const T* const partials = partials_.data();
   std::size_t code = codes_.size();
   std::size_t partial = partials_.size();
   std::size_t leaf = leaves_.size();
   for (std::size_t node = size(); node-- > 0;) {
-    const std::size_t begin = offsets_[node];
-    const T adjoint = adjoints_[node];
-    adjoints_[node] = T(0);
+    const std::size_t begin = offsets[node];
+    const T adjoint = adjoints[node];
+    adjoints[node] = T(0);
     if (begin == code) {
       // A node without operands is a parameter, or an operation whose every
       // partial was zero.
@@ -184,25 +263,22 @@ void Tape<T>::sweep(std::uint32_t root) {
       // Nothing to propagate, but the partial cursor must still move past
       // this node's general operands.
       for (; code > begin; --code) {
-        if ((codes_[code - 1] & detail::kind_mask) == detail::general) --partial;
+        if ((codes[code - 1] & detail::kind_mask) == detail::general) --partial;
       }
       continue;
     }
-    for (; code > begin; --code) {
-      const std::uint32_t word = codes_[code - 1];
-      T& target = adjoints_[word >> detail::kind_bits];
-      switch (word & detail::kind_mask) {
-        case detail::general:
-          target += adjoint * partials_[--partial];
-          break;
-        case detail::plus_one:
-          target += adjoint;
-          break;
-        default:
-          target -= adjoint;
-          break;
+    do {
+      const std::uint32_t word = codes[--code];
+      T& target = adjoints[word >> detail::kind_bits];
+      const std::uint32_t kind = word & detail::kind_mask;
+      if (kind == detail::general) {
+        target += adjoint * partials[--partial];
+      } else if (kind == detail::plus_one) {
+        target += adjoint;
+      } else {
+        target -= adjoint;
       }
-    }
+    } while (code > begin);
   }
 }
 

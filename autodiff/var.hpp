@@ -1,10 +1,10 @@
 #pragma once
 
+#include <fmt/format.h>
+
 #include <compare>
 #include <cstdint>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "autodiff/error.hpp"
 #include "autodiff/tape.hpp"
@@ -41,19 +41,25 @@ class Var {
   /// A parameter with the given starting value.
   explicit Var(T value) : leaf_(new detail::LeafState<T>{std::move(value)}) {}
 
+  /// Copies the handle. Both handles are marked shared, so that no
+  /// operation on one of them rewrites the node the other refers to.
   Var(const Var& other)
       : value_(other.value_),
         leaf_(other.leaf_),
-        index_(other.index_),
+        index_(other.index_ |= shared_bit),
         epoch_(other.epoch_) {
     if (leaf_) ++leaf_->references;
   }
 
+  /// Moves the handle. The moved-from Var keeps its value, but using it in
+  /// an operation raises graph_error.
   Var(Var&& other) noexcept
-      : value_(std::move(other.value_)),
+      : value_(other.value()),
         leaf_(std::exchange(other.leaf_, nullptr)),
         index_(other.index_),
-        epoch_(other.epoch_) {}
+        epoch_(other.epoch_) {
+    if (requires_grad()) other.epoch_ = detail::expired_epoch;
+  }
 
   Var& operator=(const Var& other) {
     Var copy(other);
@@ -62,8 +68,13 @@ class Var {
   }
 
   Var& operator=(Var&& other) noexcept {
-    Var moved(std::move(other));
-    swap(moved);
+    if (this == &other) return *this;
+    if (leaf_) detail::release(leaf_);
+    value_ = other.value();
+    leaf_ = std::exchange(other.leaf_, nullptr);
+    index_ = other.index_;
+    epoch_ = other.epoch_;
+    if (requires_grad()) other.epoch_ = detail::expired_epoch;
     return *this;
   }
 
@@ -141,7 +152,7 @@ class Var {
           "on the same graph, pass adjoint::retain_graph to the earlier "
           "calls, or recompute the value");
     }
-    tape.sweep(index_);
+    tape.sweep(index());
     if (!retain.value) tape.clear();
   }
 
@@ -175,18 +186,28 @@ class Var {
     return std::partial_ordering::unordered;
   }
 
+  static constexpr std::uint32_t shared_bit = 1u << 31;
+
+  std::uint32_t index() const { return index_ & ~shared_bit; }
+  bool is_shared() const { return (index_ & shared_bit) != 0; }
+
   void check_leaf(const char* operation) const {
-    if (leaf_) [[likely]] return;
+    if (leaf_) [[likely]]
+      return;
     throw graph_error(fmt::format(
         "{}: only parameters (made with Var<T>{{value}}) have a gradient, "
         "but this Var is {}",
         operation, is_constant() ? "a constant" : "an intermediate node"));
   }
 
-  T value_{0};                          // unused for parameters
+  T value_{0};                            // unused for parameters
   detail::LeafState<T>* leaf_ = nullptr;  // set for parameters only
-  std::uint32_t index_ = 0;             // node index, for intermediate nodes
-  std::uint32_t epoch_ = 0;             // 0 for constants and parameters
+  // Node index of an intermediate node, with shared_bit set once the handle
+  // has been copied. Mutable because copying marks the source too.
+  mutable std::uint32_t index_ = 0;
+  // Epoch of the graph an intermediate node belongs to; 0 for constants and
+  // parameters, detail::expired_epoch for a moved-from or fused handle.
+  std::uint32_t epoch_ = 0;
 };
 
 /// A constant of the given value.
@@ -196,24 +217,81 @@ Var<T> constant(T value) {
 }
 
 template <class T>
-std::uint32_t Tape<T>::resolve(const Var<T>& operand, const char* operation) {
+inline std::uint32_t Tape<T>::resolve(const Var<T>& operand,
+                                      const char* operation) {
   if (detail::LeafState<T>* leaf = operand.leaf_) {
-    if (leaf->epoch != epoch_) {
-      leaf->node = finish_node();
-      leaf->epoch = epoch_;
-      ++leaf->references;
-      leaves_.push_back(leaf);
-    }
+    if (leaf->epoch != epoch_) [[unlikely]]
+      add_leaf(leaf);
     return leaf->node;
   }
-  if (operand.epoch_ != epoch_) [[unlikely]] {
-    throw graph_error(fmt::format(
-        "{}: an operand belongs to a graph that was released (by backward() "
-        "or Tape::clear()) or to another thread; recompute it, or use "
-        "detach() to keep its value as a constant",
-        operation));
+  if (operand.epoch_ != epoch_) [[unlikely]]
+    throw_released(operation);
+  return operand.index();
+}
+
+template <class T>
+inline std::optional<std::uint32_t> Tape<T>::fuse(Var<T>& expiring,
+                                                  const T& factor) {
+  const std::uint32_t node = expiring.index_;  // no shared_bit if fusable
+  if (expiring.leaf_ || expiring.epoch_ != epoch_ || node + 1 != size() ||
+      !rescale_last(offsets_[node], factor)) {
+    return std::nullopt;
   }
-  return operand.index_;
+  expiring.epoch_ = detail::expired_epoch;
+  return node;
+}
+
+template <class T>
+inline std::optional<std::uint32_t> Tape<T>::fuse(Var<T>& expiring,
+                                                  const T& factor,
+                                                  std::uint32_t extra_index,
+                                                  const T& extra_partial) {
+  const std::optional<std::uint32_t> node = fuse(expiring, factor);
+  if (node) {
+    push_operand(extra_index, extra_partial);
+    offsets_.back() = static_cast<std::uint32_t>(codes_.size());
+  }
+  return node;
+}
+
+template <class T>
+bool Tape<T>::rebuild_last(std::size_t begin, const T& factor) {
+  // Units may turn into general partials, and a zero factor drops every
+  // operand, as an unfused zero partial would.
+  constexpr std::size_t max_rebuilt = 4;
+  const std::size_t count = codes_.size() - begin;
+  if (count > max_rebuilt) return false;
+  std::uint32_t indices[max_rebuilt];
+  T partials[max_rebuilt];
+  std::size_t general = 0;
+  for (std::size_t k = 0; k < count; ++k) {
+    general += (codes_[begin + k] & detail::kind_mask) == detail::general;
+  }
+  std::size_t partial = partials_.size() - general;
+  for (std::size_t k = 0; k < count; ++k) {
+    const std::uint32_t word = codes_[begin + k];
+    indices[k] = word >> detail::kind_bits;
+    switch (word & detail::kind_mask) {
+      case detail::general:
+        partials[k] = partials_[partial++];
+        break;
+      case detail::plus_one:
+        partials[k] = T(1);
+        break;
+      default:
+        partials[k] = T(-1);
+        break;
+    }
+  }
+  codes_.resize(begin);
+  partials_.resize(partials_.size() - general);
+  if (factor != T(0)) {
+    for (std::size_t k = 0; k < count; ++k) {
+      push_operand(indices[k], T(partials[k] * factor));
+    }
+  }
+  offsets_.back() = static_cast<std::uint32_t>(codes_.size());
+  return true;
 }
 
 }  // namespace adjoint

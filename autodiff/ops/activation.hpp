@@ -13,37 +13,43 @@
 // cosh(x) = inf gives a gradient of exactly 0.
 
 #include <cmath>
+#include <utility>
 
 #include "autodiff/node.hpp"
 
 namespace adjoint {
 
-template <class T>
-Var<T> tanh(const Var<T>& x) {
+template <AnyVar V>
+Var<ScalarOf<V>> tanh(V&& x) {
   using std::cosh;
   using std::tanh;
-  const T& v = x.value();
+  using T = ScalarOf<V>;
+  const T v = x.value();
   const T c = cosh(v);
-  return make_node<T>("tanh", T(tanh(v)), {x, T(T(1) / (c * c))});
+  return make_node<T>("tanh", T(tanh(v)),
+                      {std::forward<V>(x), T(T(1) / (c * c))});
 }
 
-template <class T>
-Var<T> sigmoid(const Var<T>& x) {
+template <AnyVar V>
+Var<ScalarOf<V>> sigmoid(V&& x) {
   using std::exp;
-  const T& v = x.value();
+  using T = ScalarOf<V>;
+  const T v = x.value();
   const T e = exp(v >= T(0) ? T(-v) : v);
   const T one_plus_e = 1 + e;
   const T s = v >= T(0) ? T(T(1) / one_plus_e) : T(e / one_plus_e);
-  return make_node<T>("sigmoid", s, {x, T(e / (one_plus_e * one_plus_e))});
+  return make_node<T>("sigmoid", s,
+                      {std::forward<V>(x), T(e / (one_plus_e * one_plus_e))});
 }
 
-template <class T>
-Var<T> relu(const Var<T>& x) {
-  const T& v = x.value();
+template <AnyVar V>
+Var<ScalarOf<V>> relu(V&& x) {
+  using T = ScalarOf<V>;
+  const T v = x.value();
   const bool positive = v > T(0);
   // NaN stays NaN in the value, as max(NaN, 0) does in PyTorch.
   const T y = positive || v != v ? v : T(0);
-  return make_node<T>("relu", y, {x, T(positive ? 1 : 0)});
+  return make_node<T>("relu", y, {std::forward<V>(x), T(positive ? 1 : 0)});
 }
 
 }  // namespace adjoint

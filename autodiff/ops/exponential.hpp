@@ -7,23 +7,26 @@
 //            a negative x is NaN with gradient 1 / x, as in PyTorch.
 
 #include <cmath>
+#include <utility>
 
 #include "autodiff/node.hpp"
 
 namespace adjoint {
 
-template <class T>
-Var<T> exp(const Var<T>& x) {
+template <AnyVar V>
+Var<ScalarOf<V>> exp(V&& x) {
   using std::exp;
+  using T = ScalarOf<V>;
   const T y = exp(x.value());
-  return make_node<T>("exp", y, {x, y});
+  return make_node<T>("exp", y, {std::forward<V>(x), y});
 }
 
-template <class T>
-Var<T> log(const Var<T>& x) {
+template <AnyVar V>
+Var<ScalarOf<V>> log(V&& x) {
   using std::log;
-  const T& v = x.value();
-  return make_node<T>("log", T(log(v)), {x, T(T(1) / v)});
+  using T = ScalarOf<V>;
+  const T v = x.value();
+  return make_node<T>("log", T(log(v)), {std::forward<V>(x), T(T(1) / v)});
 }
 
 }  // namespace adjoint

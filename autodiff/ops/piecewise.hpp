@@ -11,7 +11,7 @@
 // get gradient 1, which is what torch.maximum and torch.minimum give.
 
 #include <cmath>
-#include <type_traits>
+#include <utility>
 
 #include "autodiff/node.hpp"
 
@@ -37,59 +37,59 @@ Selection<T> select(const T& a, const T& b, bool larger) {
   return {a != a ? a : b, T(1), T(1)};  // a NaN operand
 }
 
-template <class T>
-Var<T> select(const char* operation, const Var<T>& a, const Var<T>& b,
-              bool larger) {
-  Selection<T> s = select(a.value(), b.value(), larger);
-  return make_node<T>(operation, std::move(s.value), {a, s.partial_a},
-                      {b, s.partial_b});
-}
-
-template <class T>
-Var<T> select(const char* operation, const Var<T>& a, const T& b,
-              bool larger) {
-  Selection<T> s = select(a.value(), b, larger);
-  return make_node<T>(operation, std::move(s.value), {a, s.partial_a});
-}
-
 }  // namespace detail
 
-template <class T>
-Var<T> abs(const Var<T>& x) {
+template <AnyVar V>
+Var<ScalarOf<V>> abs(V&& x) {
   using std::abs;
-  const T& v = x.value();
+  using T = ScalarOf<V>;
+  const T v = x.value();
   const T sign = v > T(0) ? T(1) : v < T(0) ? T(-1) : T(0);
-  return make_node<T>("abs", T(abs(v)), {x, sign});
+  return make_node<T>("abs", T(abs(v)), {std::forward<V>(x), sign});
 }
 
-template <class T>
-Var<T> max(const Var<T>& a, const Var<T>& b) {
-  return detail::select("max", a, b, true);
+template <class A, class B>
+requires VarPair<A, B> Var<ScalarOf<A>> max(A&& a, B&& b) {
+  using T = ScalarOf<A>;
+  detail::Selection<T> s = detail::select(a.value(), b.value(), true);
+  return make_node<T>("max", std::move(s.value),
+                      {std::forward<A>(a), s.partial_a},
+                      {std::forward<B>(b), s.partial_b});
 }
 
-template <class T>
-Var<T> max(const Var<T>& a, const std::type_identity_t<T>& b) {
-  return detail::select("max", a, T(b), true);
+template <AnyVar V>
+Var<ScalarOf<V>> max(V&& a, const ScalarOf<V>& b) {
+  using T = ScalarOf<V>;
+  detail::Selection<T> s = detail::select(a.value(), b, true);
+  return make_node<T>("max", std::move(s.value),
+                      {std::forward<V>(a), s.partial_a});
 }
 
-template <class T>
-Var<T> max(const std::type_identity_t<T>& a, const Var<T>& b) {
-  return detail::select("max", b, T(a), true);
+template <AnyVar V>
+Var<ScalarOf<V>> max(const ScalarOf<V>& a, V&& b) {
+  return max(std::forward<V>(b), a);
 }
 
-template <class T>
-Var<T> min(const Var<T>& a, const Var<T>& b) {
-  return detail::select("min", a, b, false);
+template <class A, class B>
+requires VarPair<A, B> Var<ScalarOf<A>> min(A&& a, B&& b) {
+  using T = ScalarOf<A>;
+  detail::Selection<T> s = detail::select(a.value(), b.value(), false);
+  return make_node<T>("min", std::move(s.value),
+                      {std::forward<A>(a), s.partial_a},
+                      {std::forward<B>(b), s.partial_b});
 }
 
-template <class T>
-Var<T> min(const Var<T>& a, const std::type_identity_t<T>& b) {
-  return detail::select("min", a, T(b), false);
+template <AnyVar V>
+Var<ScalarOf<V>> min(V&& a, const ScalarOf<V>& b) {
+  using T = ScalarOf<V>;
+  detail::Selection<T> s = detail::select(a.value(), b, false);
+  return make_node<T>("min", std::move(s.value),
+                      {std::forward<V>(a), s.partial_a});
 }
 
-template <class T>
-Var<T> min(const std::type_identity_t<T>& a, const Var<T>& b) {
-  return detail::select("min", b, T(a), false);
+template <AnyVar V>
+Var<ScalarOf<V>> min(const ScalarOf<V>& a, V&& b) {
+  return min(std::forward<V>(b), a);
 }
 
 }  // namespace adjoint

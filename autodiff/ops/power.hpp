@@ -12,7 +12,7 @@
 // 0 * log(0). A negative base gives d/dp = NaN because log(x) is not real.
 
 #include <cmath>
-#include <type_traits>
+#include <utility>
 
 #include "autodiff/node.hpp"
 
@@ -35,48 +35,56 @@ T pow_partial_exponent(const T& x, const T& p, const T& power) {
 
 }  // namespace detail
 
-template <class T>
-Var<T> pow(const Var<T>& x, const std::type_identity_t<T>& p) {
+template <AnyVar V>
+Var<ScalarOf<V>> pow(V&& x, const ScalarOf<V>& p) {
   using std::pow;
-  const T& v = x.value();
+  using T = ScalarOf<V>;
+  const T v = x.value();
   return make_node<T>("pow", T(pow(v, p)),
-                      {x, detail::pow_partial_base(v, T(p))});
+                      {std::forward<V>(x), detail::pow_partial_base(v, p)});
 }
 
-template <class T>
-Var<T> pow(const std::type_identity_t<T>& x, const Var<T>& p) {
+template <AnyVar V>
+Var<ScalarOf<V>> pow(const ScalarOf<V>& x, V&& p) {
   using std::pow;
-  const T power = pow(T(x), p.value());
+  using T = ScalarOf<V>;
+  const T exponent = p.value();
+  const T power = pow(x, exponent);
   if (!p.requires_grad()) return Var<T>::constant(power);
-  return make_node<T>("pow", power,
-                      {p, detail::pow_partial_exponent(T(x), p.value(), power)});
+  return make_node<T>(
+      "pow", power,
+      {std::forward<V>(p), detail::pow_partial_exponent(x, exponent, power)});
 }
 
-template <class T>
-Var<T> pow(const Var<T>& x, const Var<T>& p) {
+template <class A, class B>
+requires VarPair<A, B> Var<ScalarOf<A>> pow(A&& x, B&& p) {
   using std::pow;
-  const T& base = x.value();
-  const T& exponent = p.value();
+  using T = ScalarOf<A>;
+  const T base = x.value();
+  const T exponent = p.value();
   const T power = pow(base, exponent);
   const T d_exponent = p.requires_grad()
                            ? detail::pow_partial_exponent(base, exponent, power)
                            : T(0);
-  return make_node<T>("pow", power,
-                      {x, detail::pow_partial_base(base, exponent)},
-                      {p, d_exponent});
+  return make_node<T>(
+      "pow", power,
+      {std::forward<A>(x), detail::pow_partial_base(base, exponent)},
+      {std::forward<B>(p), d_exponent});
 }
 
-template <class T>
-Var<T> square(const Var<T>& x) {
-  const T& v = x.value();
-  return make_node<T>("square", T(v * v), {x, T(2 * v)});
+template <AnyVar V>
+Var<ScalarOf<V>> square(V&& x) {
+  using T = ScalarOf<V>;
+  const T v = x.value();
+  return make_node<T>("square", T(v * v), {std::forward<V>(x), T(2 * v)});
 }
 
-template <class T>
-Var<T> sqrt(const Var<T>& x) {
+template <AnyVar V>
+Var<ScalarOf<V>> sqrt(V&& x) {
   using std::sqrt;
+  using T = ScalarOf<V>;
   const T root = sqrt(x.value());
-  return make_node<T>("sqrt", root, {x, T(T(1) / (2 * root))});
+  return make_node<T>("sqrt", root, {std::forward<V>(x), T(T(1) / (2 * root))});
 }
 
 }  // namespace adjoint

@@ -7,32 +7,36 @@
 //   tan(x):  d/dx = 1 + tan(x)^2
 
 #include <cmath>
+#include <utility>
 
 #include "autodiff/node.hpp"
 
 namespace adjoint {
 
-template <class T>
-Var<T> sin(const Var<T>& x) {
+template <AnyVar V>
+Var<ScalarOf<V>> sin(V&& x) {
   using std::cos;
   using std::sin;
-  const T& v = x.value();
-  return make_node<T>("sin", T(sin(v)), {x, T(cos(v))});
+  using T = ScalarOf<V>;
+  const T v = x.value();
+  return make_node<T>("sin", T(sin(v)), {std::forward<V>(x), T(cos(v))});
 }
 
-template <class T>
-Var<T> cos(const Var<T>& x) {
+template <AnyVar V>
+Var<ScalarOf<V>> cos(V&& x) {
   using std::cos;
   using std::sin;
-  const T& v = x.value();
-  return make_node<T>("cos", T(cos(v)), {x, T(-sin(v))});
+  using T = ScalarOf<V>;
+  const T v = x.value();
+  return make_node<T>("cos", T(cos(v)), {std::forward<V>(x), T(-sin(v))});
 }
 
-template <class T>
-Var<T> tan(const Var<T>& x) {
+template <AnyVar V>
+Var<ScalarOf<V>> tan(V&& x) {
   using std::tan;
+  using T = ScalarOf<V>;
   const T t = tan(x.value());
-  return make_node<T>("tan", t, {x, T(1 + t * t)});
+  return make_node<T>("tan", t, {std::forward<V>(x), T(1 + t * t)});
 }
 
 }  // namespace adjoint
