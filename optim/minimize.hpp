@@ -16,6 +16,9 @@ namespace adjoint::optim {
 struct StopCriteria {
   // Converged once the loss is <= this.
   std::optional<double> loss_tolerance;
+  // Converged once the Euclidean norm of the parameters' gradients is <=
+  // this.
+  std::optional<double> gradient_tolerance;
   // Converged once no parameter moved more than this in the last step.
   std::optional<double> step_tolerance;
   std::size_t max_steps = 1000;
@@ -26,6 +29,7 @@ struct StopCriteria {
 
 enum class StopReason {
   loss_below_tolerance,
+  gradient_below_tolerance,
   step_below_tolerance,
   max_steps_reached,
   loss_not_finite,
@@ -34,6 +38,7 @@ enum class StopReason {
 
 constexpr bool converged(StopReason reason) {
   return reason == StopReason::loss_below_tolerance ||
+         reason == StopReason::gradient_below_tolerance ||
          reason == StopReason::step_below_tolerance;
 }
 
@@ -45,9 +50,11 @@ constexpr bool diverged(StopReason reason) {
 constexpr std::string_view describe(StopReason reason) {
   switch (reason) {
     case StopReason::loss_below_tolerance:
-      return "the loss fell below the tolerance";
+      return "the loss reached the tolerance";
+    case StopReason::gradient_below_tolerance:
+      return "the gradient norm reached the tolerance";
     case StopReason::step_below_tolerance:
-      return "the step size fell below the tolerance";
+      return "the step size reached the tolerance";
     case StopReason::max_steps_reached:
       return "the step limit was reached";
     case StopReason::loss_not_finite:
@@ -70,6 +77,16 @@ struct IgnoreSteps {
   template <class T>
   void operator()(std::size_t, const T&) const {}
 };
+
+/// Returns the Euclidean norm of the gradients of the optimizer's
+/// parameters.
+template <class T>
+T gradient_norm(const Optimizer<T>& optimizer) {
+  using std::sqrt;
+  T sum(0);
+  for (const Var<T>& p : optimizer.parameters()) sum += p.grad() * p.grad();
+  return sqrt(sum);
+}
 
 /// Minimizes `loss()` with `optimizer`.
 ///
@@ -97,6 +114,10 @@ MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
     if (!isfinite(value)) return {StopReason::loss_not_finite, step, value};
     if (criteria.loss_tolerance && value <= T(*criteria.loss_tolerance)) {
       return {StopReason::loss_below_tolerance, step, value};
+    }
+    if (criteria.gradient_tolerance &&
+        gradient_norm(optimizer) <= T(*criteria.gradient_tolerance)) {
+      return {StopReason::gradient_below_tolerance, step, value};
     }
     if (criteria.step_tolerance && step > 0 &&
         last_step_size <= T(*criteria.step_tolerance)) {

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstddef>
 #include <stdexcept>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "autodiff/error.hpp"
 #include "autodiff/var.hpp"
