@@ -1,1 +1,256 @@
-int main() { return 0; }
+// Fits z = w * x by gradient descent on the loss J(w) = sum((z - w*x)^2).
+//
+// J is a parabola in w with its minimum at w* = sum(x*z) / sum(x^2). The
+// update w <- w - lr * dJ/dw multiplies the error w - w* by
+// 1 - 2 * lr * sum(x^2) every step, so it converges for
+// 0 < lr < 1 / sum(x^2) and diverges above. See examples/README.md.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "autodiff/autodiff.hpp"
+#include "csv.hpp"
+#include "optim/optim.hpp"
+#include "trace_file.hpp"
+
+namespace po = boost::program_options;
+using gradient_descent::input_error;
+using gradient_descent::Samples;
+
+namespace {
+
+constexpr int exit_converged = 0;
+constexpr int exit_invalid_input = 1;
+constexpr int exit_not_converged = 2;
+constexpr int exit_diverged = 3;
+
+struct Options {
+  std::string data;
+  std::string x_column;
+  std::string z_column;
+  double w0 = 0;
+  double learning_rate = 0;
+  double tolerance = 0;
+  long long max_steps = 0;
+  std::string trace;
+};
+
+constexpr const char* help_epilogue = R"(
+Converged means |dJ/dw| <= --tolerance at the current w.
+Diverged means the loss is not finite, or it grew 5 steps in a row.
+
+Exit status: 0 converged, 1 invalid input or option, 2 no convergence within
+--max-steps, 3 diverged (the learning rate is too large).
+)";
+
+void validate_options(const Options& options);
+
+/// Parses the command line. Returns nothing when it printed --help.
+std::optional<Options> parse_options(int argc, char** argv) {
+  Options options;
+  po::options_description description(
+      "Usage: gradient_descent [options]\n\n"
+      "Fits z = w * x by gradient descent on J(w) = sum((z - w*x)^2).\n\n"
+      "Options");
+  // clang-format off
+  description.add_options()
+      ("help,h", "print this help and exit")
+      ("data", po::value(&options.data)->value_name("FILE"),
+       "CSV file with a header line (default: the built-in sample "
+       "x = 0.1, 0.2, ..., 0.6 with z = 2x)")
+      ("x-column", po::value(&options.x_column)->default_value("x")
+           ->value_name("NAME"), "column of --data that holds x")
+      ("z-column", po::value(&options.z_column)->default_value("z")
+           ->value_name("NAME"), "column of --data that holds z")
+      ("w0", po::value(&options.w0)->default_value(0, "0")->value_name("W"),
+       "starting value of w, in units of z per unit of x")
+      ("lr", po::value(&options.learning_rate)
+                ->default_value(0.4, "0.4")
+                ->value_name("RATE"),
+       "learning rate, > 0, in units of w per unit of dJ/dw")
+      ("tolerance", po::value(&options.tolerance)
+                       ->default_value(1e-6, "1e-6")
+                       ->value_name("TOL"),
+       "converged once |dJ/dw| <= this, in units of J per unit of w")
+      ("max-steps", po::value(&options.max_steps)->default_value(1000)
+           ->value_name("N"),
+       "maximum number of updates")
+      ("trace", po::value(&options.trace)->value_name("FILE"),
+       "write every step to this CSV file, with columns step,w,loss,gradient "
+       "(default: no trace)");
+  // clang-format on
+
+  po::variables_map values;
+  // An empty positional description makes a stray argument an error
+  // instead of being ignored.
+  po::store(po::command_line_parser(argc, argv)
+                .options(description)
+                .positional(po::positional_options_description())
+                .run(),
+            values);
+  if (values.count("help") != 0) {
+    std::ostringstream text;
+    text << description;
+    fmt::print("{}{}", text.str(), help_epilogue);
+    return std::nullopt;
+  }
+  po::notify(values);
+  validate_options(options);
+  return options;
+}
+
+void validate_options(const Options& options) {
+  if (!std::isfinite(options.learning_rate) || options.learning_rate <= 0) {
+    throw input_error(fmt::format(
+        "invalid --lr {}: the learning rate must be a finite number > 0",
+        options.learning_rate));
+  }
+  if (!std::isfinite(options.w0)) {
+    throw input_error(fmt::format(
+        "invalid --w0 {}: the starting value must be finite", options.w0));
+  }
+  if (!std::isfinite(options.tolerance) || options.tolerance < 0) {
+    throw input_error(
+        fmt::format("invalid --tolerance {}: it must be a finite number >= 0",
+                    options.tolerance));
+  }
+  if (options.max_steps < 0) {
+    throw input_error(fmt::format("invalid --max-steps {}: it must be >= 0",
+                                  options.max_steps));
+  }
+}
+
+/// Returns the samples of --data, or the built-in ones on z = 2x.
+Samples load_samples(const Options& options) {
+  if (options.data.empty()) {
+    Samples samples;
+    for (double x : {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}) {
+      samples.x.push_back(x);
+      samples.z.push_back(2 * x);
+    }
+    return samples;
+  }
+  return gradient_descent::read_csv_columns(options.data, options.x_column,
+                                            options.z_column);
+}
+
+double sum_of_products(const std::vector<double>& a,
+                       const std::vector<double>& b) {
+  double sum = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+struct Outcome {
+  adjoint::optim::MinimizeResult<double> result;
+  double w;
+  double gradient;
+};
+
+/// Runs gradient descent and prints one row per step.
+Outcome run(const Samples& samples, const Options& options,
+            gradient_descent::TraceFile& trace) {
+  adjoint::Var<double> w{options.w0};
+  auto loss = [&] {
+    adjoint::Var<double> sum;
+    for (std::size_t i = 0; i < samples.x.size(); ++i) {
+      sum += square(samples.z[i] - w * samples.x[i]);
+    }
+    return sum;
+  };
+
+  adjoint::optim::GradientDescent<double> optimizer({w}, options.learning_rate);
+  adjoint::optim::StopCriteria criteria;
+  criteria.gradient_tolerance = options.tolerance;
+  criteria.max_steps = static_cast<std::size_t>(options.max_steps);
+
+  fmt::print("{:>5}  {:>20}  {:>20}  {:>20}\n", "step", "w", "J(w)", "dJ/dw");
+  auto observe = [&](std::size_t step, double value) {
+    fmt::print("{:>5}  {:>20.10g}  {:>20.10g}  {:>20.10g}\n", step, w.value(),
+               value, w.grad());
+    trace.write_row(step, w.value(), value, w.grad());
+  };
+  const auto result =
+      adjoint::optim::minimize(optimizer, loss, criteria, observe);
+  return {result, w.value(), w.grad()};
+}
+
+/// Prints the final line and returns the exit status.
+int report(const Outcome& outcome, const Options& options,
+           double stable_limit) {
+  using adjoint::optim::StopReason;
+  const StopReason reason = outcome.result.reason;
+  const std::size_t steps = outcome.result.steps;
+  if (adjoint::optim::converged(reason)) {
+    fmt::print("converged after {} steps: |dJ/dw| <= {}, w = {}\n", steps,
+               options.tolerance, outcome.w);
+    return exit_converged;
+  }
+  if (adjoint::optim::diverged(reason)) {
+    fmt::print(
+        "diverged at step {} because {}. The learning rate {} is too large, "
+        "since gradient descent on this loss is stable only for "
+        "lr < 1/sum(x^2) = {:#.3g}\n",
+        steps, adjoint::optim::describe(reason), options.learning_rate,
+        stable_limit);
+    return exit_diverged;
+  }
+  fmt::print(
+      "did not converge within {} steps (--max-steps): w = {}, |dJ/dw| = {} "
+      "> {}\n",
+      steps, outcome.w, std::abs(outcome.gradient), options.tolerance);
+  return exit_not_converged;
+}
+
+int fit(const Options& options) {
+  const Samples samples = load_samples(options);
+  const double sum_xx = sum_of_products(samples.x, samples.x);
+  const std::string source =
+      options.data.empty() ? "the built-in sample" : options.data;
+  if (sum_xx == 0) {
+    throw input_error(fmt::format(
+        "{}: every x is 0, so the loss does not depend on w and has no "
+        "unique minimum",
+        source));
+  }
+  if (!std::isfinite(sum_xx)) {
+    throw input_error(fmt::format("{}: sum(x^2) overflows; rescale x", source));
+  }
+
+  gradient_descent::TraceFile trace(options.trace);
+  fmt::print(
+      "{} points from {}; the minimum is at w* = sum(x*z)/sum(x^2) = {}\n",
+      samples.x.size(), source, sum_of_products(samples.x, samples.z) / sum_xx);
+  const Outcome outcome = run(samples, options, trace);
+  trace.commit();
+  return report(outcome, options, 1 / sum_xx);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::optional<Options> options = parse_options(argc, argv);
+    if (!options) return exit_converged;
+    return fit(*options);
+  } catch (const po::error& error) {
+    fmt::print(stderr,
+               "gradient_descent: {}; run gradient_descent --help for the "
+               "options\n",
+               error.what());
+    return exit_invalid_input;
+  } catch (const std::exception& error) {
+    std::fflush(stdout);
+    fmt::print(stderr, "gradient_descent: {}\n", error.what());
+    return exit_invalid_input;
+  }
+}

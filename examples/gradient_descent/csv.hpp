@@ -1,0 +1,190 @@
+#pragma once
+
+// Reads two numeric columns, chosen by header name, from a CSV file.
+//
+// The first non-blank line is the header. Fields are separated by commas and
+// may be quoted ("a,b", with "" for a literal quote) but may not span lines.
+// Spaces around a field, a UTF-8 byte order mark, CRLF line endings and blank
+// lines are ignored.
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace gradient_descent {
+
+/// Error in an input file or option. The message names the file and line
+/// where one applies.
+class input_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Paired samples of the input x and the target z.
+struct Samples {
+  std::vector<double> x;
+  std::vector<double> z;
+};
+
+inline std::string_view trim(std::string_view text) {
+  const std::size_t begin = text.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return {};
+  const std::size_t end = text.find_last_not_of(" \t");
+  return text.substr(begin, end - begin + 1);
+}
+
+/// Splits one CSV line into trimmed, unquoted fields. `where` is the
+/// "file:line" prefix of the error raised for an unterminated quote.
+inline std::vector<std::string> split_csv_line(std::string_view line,
+                                               const std::string& where) {
+  std::vector<std::string> fields;
+  std::size_t position = 0;
+  while (true) {
+    std::string field;
+    const std::size_t start = line.find_first_not_of(" \t", position);
+    if (start != std::string_view::npos && line[start] == '"') {
+      // A quoted field runs to the next quote that is not doubled.
+      std::size_t i = start + 1;
+      while (true) {
+        if (i >= line.size()) {
+          throw input_error(
+              fmt::format("{}: unterminated quoted field", where));
+        }
+        if (line[i] == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+          field += '"';
+          i += 2;
+        } else if (line[i] == '"') {
+          break;
+        } else {
+          field += line[i++];
+        }
+      }
+      position = line.find(',', i + 1);
+      if (!trim(line.substr(i + 1, position - (i + 1))).empty()) {
+        throw input_error(
+            fmt::format("{}: unexpected text after a quoted field", where));
+      }
+    } else {
+      const std::size_t comma = line.find(',', position);
+      field = trim(line.substr(position, comma - position));
+      position = comma;
+    }
+    fields.push_back(std::move(field));
+    if (position == std::string_view::npos) return fields;
+    ++position;
+  }
+}
+
+/// Returns the index of `name` in the header, or raises input_error.
+inline std::size_t find_column(const std::vector<std::string>& header,
+                               const std::string& name,
+                               const std::string& where) {
+  std::size_t found = header.size();
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (header[i] != name) continue;
+    if (found != header.size()) {
+      throw input_error(fmt::format(
+          "{}: column \"{}\" appears twice in the header", where, name));
+    }
+    found = i;
+  }
+  if (found == header.size()) {
+    throw input_error(fmt::format(
+        "{}: missing column \"{}\" in the header (columns: {}); name the "
+        "column with --x-column or --z-column",
+        where, name, fmt::join(header, ", ")));
+  }
+  return found;
+}
+
+/// Parses a finite decimal number that fills the whole field.
+inline double parse_number(const std::string& field, const std::string& column,
+                           const std::string& where) {
+  if (field.empty()) {
+    throw input_error(
+        fmt::format("{}: missing value in column {}", where, column));
+  }
+  const char* begin = field.data();
+  const char* end = field.data() + field.size();
+  if (*begin == '+') ++begin;
+  double value = 0;
+  const auto [stop, error] = std::from_chars(begin, end, value);
+  if (error != std::errc() || stop != end || !std::isfinite(value)) {
+    throw input_error(fmt::format("{}: invalid number \"{}\" in column {}",
+                                  where, field, column));
+  }
+  return value;
+}
+
+/// Reads the columns `x_column` and `z_column` of the CSV file at `path`.
+/// Raises input_error for an unreadable or empty file, a missing column, a
+/// row whose field count differs from the header's, or a value that is not
+/// a finite number.
+inline Samples read_csv_columns(const std::string& path,
+                                const std::string& x_column,
+                                const std::string& z_column) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) {
+    throw input_error(fmt::format("{}: is a directory, not a CSV file", path));
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    const int error = errno;
+    throw input_error(
+        fmt::format("{}: cannot open file: {}", path,
+                    error != 0 ? std::strerror(error) : "unknown error"));
+  }
+
+  Samples samples;
+  std::vector<std::string> header;
+  std::size_t x_index = 0;
+  std::size_t z_index = 0;
+  std::string line;
+  for (std::size_t number = 1; std::getline(file, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (number == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
+    if (trim(line).empty()) continue;
+
+    const std::string where = fmt::format("{}:{}", path, number);
+    std::vector<std::string> fields = split_csv_line(line, where);
+    if (header.empty()) {
+      header = std::move(fields);
+      x_index = find_column(header, x_column, where);
+      z_index = find_column(header, z_column, where);
+      continue;
+    }
+    if (fields.size() != header.size()) {
+      throw input_error(
+          fmt::format("{}: expected {} fields as in the header, found {}",
+                      where, header.size(), fields.size()));
+    }
+    samples.x.push_back(parse_number(fields[x_index], x_column, where));
+    samples.z.push_back(parse_number(fields[z_index], z_column, where));
+  }
+  if (file.bad()) {
+    throw input_error(fmt::format("{}: read error", path));
+  }
+  if (header.empty()) {
+    throw input_error(fmt::format(
+        "{}: the file is empty; expected a header line naming the columns {} "
+        "and {}",
+        path, x_column, z_column));
+  }
+  if (samples.x.empty()) {
+    throw input_error(
+        fmt::format("{}: no data rows after the header line", path));
+  }
+  return samples;
+}
+
+}  // namespace gradient_descent

@@ -1,0 +1,453 @@
+#define BOOST_TEST_MODULE gradient_descent_example
+#include <boost/test/unit_test.hpp>
+
+// Runs the built examples/gradient_descent program and checks its output,
+// trace file and exit status.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string executable = ADJOINT_GRADIENT_DESCENT_EXE;
+const std::string hubble_csv =
+    std::string(ADJOINT_EXAMPLES_DATA_DIR) + "/hubble1929.csv";
+const std::vector<std::string> hubble_columns = {"--data",     hubble_csv,
+                                                 "--x-column", "distance_mpc",
+                                                 "--z-column", "velocity_km_s"};
+
+constexpr int exit_converged = 0;
+constexpr int exit_invalid_input = 1;
+constexpr int exit_not_converged = 2;
+constexpr int exit_diverged = 3;
+
+/// Directory for the files of one test process, removed when it ends.
+struct ScratchDirectory {
+  ScratchDirectory() {
+    fs::remove_all(path());
+    fs::create_directories(path());
+  }
+  ~ScratchDirectory() {
+    std::error_code ignored;
+    fs::remove_all(path(), ignored);
+  }
+  static fs::path path() {
+    return fs::temp_directory_path() /
+           ("gradient_descent_example_test." + std::to_string(::getpid()));
+  }
+};
+
+fs::path scratch(const std::string& name) {
+  return ScratchDirectory::path() / name;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::string shell_quote(const std::string& argument) {
+  std::string quoted = "'";
+  for (char c : argument) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs the program with `arguments` and captures its output and status.
+Run run_program(const std::vector<std::string>& arguments) {
+  const fs::path out = scratch("stdout.txt");
+  const fs::path err = scratch("stderr.txt");
+  std::string command = shell_quote(executable);
+  // Appending piece by piece avoids a false -Wrestrict error of GCC 12 on
+  // `" " + std::string`.
+  for (const std::string& argument : arguments) {
+    command += ' ';
+    command += shell_quote(argument);
+  }
+  command += " >";
+  command += shell_quote(out.string());
+  command += " 2>";
+  command += shell_quote(err.string());
+  const int status = std::system(command.c_str());
+  Run run;
+  if (status != -1 && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  run.out = read_text(out);
+  run.err = read_text(err);
+  return run;
+}
+
+std::string last_line(const std::string& text) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
+  return trimmed.substr(trimmed.rfind('\n') + 1);
+}
+
+/// Returns the number after "w = " on the last line of the output.
+double final_w(const std::string& out) {
+  const std::string line = last_line(out);
+  const std::size_t at = line.find("w = ");
+  BOOST_TEST_REQUIRE(at != std::string::npos, "no \"w = \" in: " << line);
+  return std::strtod(line.c_str() + at + 4, nullptr);
+}
+
+struct TraceRow {
+  std::size_t step;
+  double w;
+  double loss;
+  double gradient;
+};
+
+std::vector<TraceRow> read_trace(const fs::path& path) {
+  std::ifstream file(path);
+  std::string line;
+  std::getline(file, line);
+  BOOST_TEST_REQUIRE(line == "step,w,loss,gradient");
+  std::vector<TraceRow> rows;
+  while (std::getline(file, line)) {
+    std::istringstream fields(line);
+    TraceRow row{};
+    char comma = 0;
+    fields >> row.step >> comma >> row.w >> comma >> row.loss >> comma >>
+        row.gradient;
+    BOOST_TEST_REQUIRE(!fields.fail(), "bad trace row: " << line);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+/// sum(x^2) and sum(x*z) of a data set, computed independently of the
+/// program.
+struct Sums {
+  double xx = 0;
+  double xz = 0;
+};
+
+Sums builtin_sums() {
+  Sums sums;
+  for (double x : {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}) {
+    sums.xx += x * x;
+    sums.xz += x * (2 * x);
+  }
+  return sums;
+}
+
+/// Sums of the Hubble table, whose second column is the distance x and third
+/// the velocity z. No field of that file contains a comma.
+Sums hubble_sums() {
+  std::ifstream file(hubble_csv);
+  std::string line;
+  std::getline(file, line);
+  BOOST_TEST_REQUIRE(line == "nebula,distance_mpc,velocity_km_s");
+  Sums sums;
+  int rows = 0;
+  while (std::getline(file, line)) {
+    const std::size_t first = line.find(',');
+    const std::size_t second = line.find(',', first + 1);
+    const double x = std::stod(line.substr(first + 1, second - first - 1));
+    const double z = std::stod(line.substr(second + 1));
+    sums.xx += x * x;
+    sums.xz += x * z;
+    ++rows;
+  }
+  BOOST_TEST_REQUIRE(rows == 24);
+  return sums;
+}
+
+bool relative_close(double actual, double expected, double tolerance) {
+  return std::abs(actual - expected) <= tolerance * std::abs(expected);
+}
+
+}  // namespace
+
+BOOST_TEST_GLOBAL_FIXTURE(ScratchDirectory);
+
+BOOST_AUTO_TEST_CASE(default_run_converges) {
+  const Run run = run_program({});
+  BOOST_TEST(run.exit_code == exit_converged);
+  BOOST_TEST(run.err == "");
+  BOOST_TEST(last_line(run.out).starts_with("converged after "));
+  // |dJ/dw| = 2 * sum(x^2) * |w - 2| <= 1e-6 at the default tolerance.
+  BOOST_TEST(std::abs(final_w(run.out) - 2) <= 1e-6 / (2 * 0.91));
+}
+
+BOOST_AUTO_TEST_CASE(four_steps_within_one_percent) {
+  const fs::path trace = scratch("default_trace.csv");
+  const Run run = run_program({"--trace", trace.string()});
+  BOOST_TEST_REQUIRE(run.exit_code == exit_converged);
+  const std::vector<TraceRow> rows = read_trace(trace);
+  BOOST_TEST_REQUIRE(rows.size() > 4);
+  BOOST_TEST(rows[0].step == 0u);
+  BOOST_TEST(rows[0].w == 0.0);
+  BOOST_TEST(rows[0].loss == 4 * 0.91, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(rows[1].loss < rows[0].loss / 10);
+  BOOST_TEST(std::abs(rows[4].w - 2) < 0.01 * 2);
+  BOOST_TEST(rows.back().step + 1 == rows.size());
+}
+
+BOOST_AUTO_TEST_CASE(iterates_match_closed_form) {
+  struct Setting {
+    std::vector<std::string> arguments;
+    Sums sums;
+    double w0;
+    double learning_rate;
+  };
+  const std::vector<std::string> hubble_with_lr_0_03 = [] {
+    std::vector<std::string> arguments = hubble_columns;
+    arguments.insert(arguments.end(), {"--lr", "0.03"});
+    return arguments;
+  }();
+  const std::vector<Setting> settings = {
+      {{}, builtin_sums(), 0, 0.4},
+      {{"--w0", "0.2"}, builtin_sums(), 0.2, 0.4},
+      {{"--w0", "-3.5", "--lr", "0.9"}, builtin_sums(), -3.5, 0.9},
+      {hubble_with_lr_0_03, hubble_sums(), 0, 0.03},
+  };
+  const fs::path trace = scratch("closed_form_trace.csv");
+  for (const Setting& setting : settings) {
+    std::vector<std::string> arguments = setting.arguments;
+    arguments.insert(arguments.end(), {"--trace", trace.string()});
+    BOOST_TEST_CONTEXT("w0 " << setting.w0 << ", lr "
+                             << setting.learning_rate) {
+      const Run run = run_program(arguments);
+      BOOST_TEST_REQUIRE(run.exit_code == exit_converged);
+      const double minimum = setting.sums.xz / setting.sums.xx;
+      const double factor = 1 - 2 * setting.learning_rate * setting.sums.xx;
+      for (const TraceRow& row : read_trace(trace)) {
+        const double expected =
+            minimum -
+            (minimum - setting.w0) * std::pow(factor, double(row.step));
+        const double scale = std::max(std::abs(expected), std::abs(minimum));
+        BOOST_TEST(std::abs(row.w - expected) <= 1e-12 * scale,
+                   "step " << row.step << ": w " << row.w << ", closed form "
+                           << expected);
+        // dJ/dw = 2 * (w * sum(x^2) - sum(x*z)).
+        const double gradient = 2 * (row.w * setting.sums.xx - setting.sums.xz);
+        const double gradient_scale =
+            2 * (std::abs(row.w) * setting.sums.xx + std::abs(setting.sums.xz));
+        BOOST_TEST(std::abs(row.gradient - gradient) <= 1e-12 * gradient_scale,
+                   "step " << row.step << ": gradient " << row.gradient
+                           << ", expected " << gradient);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(large_lr_diverges) {
+  const fs::path trace = scratch("diverging_trace.csv");
+  const Run run = run_program({"--lr", "2", "--trace", trace.string()});
+  BOOST_TEST(run.exit_code == exit_diverged);
+  BOOST_TEST(run.err == "");
+  const std::string line = last_line(run.out);
+  BOOST_TEST(line.starts_with("diverged at step 5 because the loss kept "
+                              "growing"),
+             line);
+  BOOST_TEST(line.find("learning rate 2 is too large") != std::string::npos,
+             line);
+  // 1 / sum(x^2) = 1 / 0.91 = 1.0989.
+  BOOST_TEST(line.find("lr < 1/sum(x^2) = 1.10") != std::string::npos, line);
+  // A diverged run still writes its trace, one row per step.
+  BOOST_TEST(read_trace(trace).size() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(huge_lr_gives_non_finite_loss) {
+  const Run run = run_program({"--lr", "1e300"});
+  BOOST_TEST(run.exit_code == exit_diverged);
+  const std::string line = last_line(run.out);
+  BOOST_TEST(line.find("the loss is not finite") != std::string::npos, line);
+  BOOST_TEST(line.find("lr < 1/sum(x^2) = 1.10") != std::string::npos, line);
+}
+
+BOOST_AUTO_TEST_CASE(tiny_lr_stops_at_max_steps) {
+  const fs::path trace = scratch("crawling_trace.csv");
+  const Run run = run_program(
+      {"--lr", "1e-4", "--max-steps", "200", "--trace", trace.string()});
+  BOOST_TEST(run.exit_code == exit_not_converged);
+  BOOST_TEST(run.err == "");
+  const std::string line = last_line(run.out);
+  BOOST_TEST(line.starts_with("did not converge within 200 steps"), line);
+  const std::vector<TraceRow> rows = read_trace(trace);
+  BOOST_TEST_REQUIRE(rows.size() == 201u);
+  // Each step removes only 2 * 1e-4 * 0.91 = 1.8e-4 of the error, so after
+  // 200 steps w = 2 * (1 - (1 - 1.8e-4)^200) = 0.072.
+  BOOST_TEST(rows.back().w < 0.1);
+  BOOST_TEST(rows.back().w > rows.front().w);
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
+  struct Case {
+    std::string name;
+    std::string file_content;  // written to <name>.csv and passed as --data
+    std::vector<std::string> arguments;
+    std::string expected;  // text the error line must contain
+  };
+  const std::string missing = scratch("missing.csv").string();
+  // clang-format off
+  const std::vector<Case> cases = {
+      {"missing_file", "", {"--data", missing},
+       missing + ": cannot open file: No such file or directory"},
+      {"bad_number", "x,z\n0.1,0.2\n0.2,0.4\nabc,0.6\n", {},
+       "bad_number.csv:4: invalid number \"abc\" in column x"},
+      {"bad_number_named_column", "d,v\n1,2\n3,1e999\n",
+       {"--x-column", "d", "--z-column", "v"},
+       "bad_number_named_column.csv:3: invalid number \"1e999\" in column v"},
+      {"trailing_text", "x,z\n1,2x\n", {},
+       "trailing_text.csv:2: invalid number \"2x\" in column z"},
+      {"missing_value", "x,z\n1,2\n2,\n", {},
+       "missing_value.csv:3: missing value in column z"},
+      {"missing_column", "a,z\n1,2\n", {},
+       "missing_column.csv:1: missing column \"x\" in the header"},
+      {"short_row", "x,z\n1,2\n3\n", {},
+       "short_row.csv:3: expected 2 fields as in the header, found 1"},
+      {"empty_file", "", {}, "empty_file.csv: the file is empty"},
+      {"blank_file", "\r\n\n", {}, "blank_file.csv: the file is empty"},
+      {"header_only", "x,z\r\n\r\n", {},
+       "header_only.csv: no data rows after the header line"},
+      {"all_zero_x", "x,z\n0,1\n0,2\n", {}, "all_zero_x.csv: every x is 0"},
+      {"negative_learning_rate", "", {"--lr", "-0.1"},
+       "invalid --lr -0.1: the learning rate must be a finite number > 0"},
+      {"zero_learning_rate", "", {"--lr", "0"}, "invalid --lr 0"},
+      {"nan_learning_rate", "", {"--lr", "nan"}, "invalid --lr nan"},
+      {"infinite_learning_rate", "", {"--lr", "inf"}, "invalid --lr inf"},
+      {"unparsable_learning_rate", "", {"--lr", "fast"},
+       "the argument ('fast') for option '--lr' is invalid"},
+      {"infinite_w0", "", {"--w0", "inf"}, "invalid --w0 inf"},
+      {"negative_tolerance", "", {"--tolerance", "-1"},
+       "invalid --tolerance -1"},
+      {"negative_max_steps", "", {"--max-steps", "-1"},
+       "invalid --max-steps -1"},
+      {"unknown_option", "", {"--learning-rate", "0.1"},
+       "unrecognised option '--learning-rate'"},
+      {"stray_argument", "", {"data.csv"}, "too many positional options"},
+  };
+  // clang-format on
+  const fs::path trace = scratch("error_trace.csv");
+  const fs::path temporary_trace = scratch("error_trace.csv.tmp");
+  for (const Case& test : cases) {
+    BOOST_TEST_CONTEXT(test.name) {
+      std::vector<std::string> arguments = test.arguments;
+      if (!test.file_content.empty() || test.name == "empty_file") {
+        const fs::path data = scratch(test.name + ".csv");
+        write_text(data, test.file_content);
+        arguments.insert(arguments.end(), {"--data", data.string()});
+      }
+      arguments.insert(arguments.end(), {"--trace", trace.string()});
+      const Run run = run_program(arguments);
+      BOOST_TEST(run.exit_code == exit_invalid_input);
+      BOOST_TEST(run.err.starts_with("gradient_descent: "), run.err);
+      BOOST_TEST(std::count(run.err.begin(), run.err.end(), '\n') == 1,
+                 run.err);
+      BOOST_TEST(run.err.ends_with("\n"), run.err);
+      BOOST_TEST(run.err.find(test.expected) != std::string::npos,
+                 run.err << " does not contain " << test.expected);
+      BOOST_TEST(!fs::exists(trace));
+      BOOST_TEST(!fs::exists(temporary_trace));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(error_keeps_existing_trace) {
+  const fs::path trace = scratch("kept_trace.csv");
+  write_text(trace, "previous run\n");
+  const Run run = run_program({"--lr", "-1", "--trace", trace.string()});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(read_text(trace) == "previous run\n");
+}
+
+BOOST_AUTO_TEST_CASE(unwritable_trace_is_an_error) {
+  const fs::path trace = scratch("no_such_directory/trace.csv");
+  const Run run = run_program({"--trace", trace.string()});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(run.err == "gradient_descent: " + trace.string() +
+                            ": cannot create the trace file: No such file or "
+                            "directory\n");
+}
+
+BOOST_AUTO_TEST_CASE(crlf_quotes_and_blank_lines_accepted) {
+  const fs::path data = scratch("windows.csv");
+  write_text(data,
+             "\xEF\xBB\xBF\"label\", x ,\"z\"\r\n"
+             "\"a, b\",0.1,0.3\r\n"
+             "\"say \"\"c\"\"\",0.2,0.6\r\n"
+             "\r\n"
+             "d,+0.3,0.9\r\n"
+             "\r\n"
+             "\r\n");
+  const Run run = run_program({"--data", data.string(), "--lr", "2"});
+  BOOST_TEST(run.exit_code == exit_converged, run.out << run.err);
+  BOOST_TEST(run.err == "");
+  BOOST_TEST(run.out.starts_with("3 points from "), run.out);
+  // |dJ/dw| = 2 * 0.14 * |w - 3| <= 1e-6.
+  BOOST_TEST(std::abs(final_w(run.out) - 3) <= 1e-6 / (2 * 0.14));
+}
+
+BOOST_AUTO_TEST_CASE(hubble_diverges_at_default_lr) {
+  const Run run = run_program(hubble_columns);
+  BOOST_TEST(run.exit_code == exit_diverged);
+  BOOST_TEST(run.err == "");
+  const std::string line = last_line(run.out);
+  BOOST_TEST(line.find("learning rate 0.4 is too large") != std::string::npos,
+             line);
+  BOOST_TEST(line.find("lr < 1/sum(x^2) = 0.0339") != std::string::npos, line);
+  BOOST_TEST(1 / hubble_sums().xx == 0.0339,
+             boost::test_tools::tolerance(0.005));
+}
+
+BOOST_AUTO_TEST_CASE(hubble_converges_with_stable_lr) {
+  const Sums sums = hubble_sums();
+  const double hubble_constant = sums.xz / sums.xx;
+  BOOST_TEST(std::abs(hubble_constant - 423.94) < 0.005);
+  for (const char* learning_rate : {"0.03", "0.015"}) {
+    BOOST_TEST_CONTEXT("lr " << learning_rate) {
+      std::vector<std::string> arguments = hubble_columns;
+      arguments.insert(arguments.end(), {"--lr", learning_rate});
+      const Run run = run_program(arguments);
+      BOOST_TEST(run.exit_code == exit_converged);
+      BOOST_TEST(run.err == "");
+      BOOST_TEST(relative_close(final_w(run.out), hubble_constant, 1e-9),
+                 "final w " << final_w(run.out) << ", least squares "
+                            << hubble_constant);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(help_lists_every_option) {
+  const Run run = run_program({"--help"});
+  BOOST_TEST(run.exit_code == 0);
+  BOOST_TEST(run.err == "");
+  for (const char* option :
+       {"--help", "--data FILE", "--x-column NAME (=x)", "--z-column NAME (=z)",
+        "--w0 W (=0)", "--lr RATE (=0.4)", "--tolerance TOL (=1e-6)",
+        "--max-steps N (=1000)", "--trace FILE", "Exit status"}) {
+    BOOST_TEST(run.out.find(option) != std::string::npos,
+               "help does not contain " << option);
+  }
+}
