@@ -13,8 +13,10 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <vector>
@@ -29,7 +31,8 @@ class Var;
 
 namespace detail {
 
-/// Whether operations on this thread are recorded (see NoGradGuard).
+/// Returns whether operations on this thread are recorded (see
+/// NoGradGuard).
 inline bool& grad_mode_enabled() {
   static thread_local bool enabled = true;
   return enabled;
@@ -72,6 +75,18 @@ template <class T>
 template <class T>
 void release(LeafState<T>* leaf) {
   if (--leaf->references == 0) destroy(leaf);
+}
+
+/// Whether `x` is finite and not smaller in magnitude than the smallest
+/// normal T. A fused partial must be: when the product of two partials
+/// overflows or underflows, the two records stay apart, so that the sweep
+/// multiplies them into the adjoint one at a time, as it would without
+/// fusion (1e200 * 1e200 * 1e-300 then gives 1e100, not inf).
+template <class T>
+bool is_normal(const T& x) {
+  using std::abs;
+  using std::isfinite;
+  return isfinite(x) && !(abs(x) < std::numeric_limits<T>::min());
 }
 
 enum PartialKind : std::uint32_t { general = 0, plus_one = 1, minus_one = 2 };
@@ -157,14 +172,14 @@ class Tape {
   }
 
   /// Folds an operation whose operand is `expiring`, with local partial
-  /// `factor`, into the record of `expiring` by the chain rule, and appends
-  /// `extra` operands to that record. That is possible when `expiring` is the
-  /// last node recorded and no other handle refers to it; then it expires and
-  /// its node index, now the result's, is returned. Otherwise nothing changes
-  /// and the result is empty.
+  /// `factor`, into the record of `expiring` by the chain rule. That is
+  /// possible when `expiring` is the last node recorded and no other handle
+  /// refers to it. Then `expiring` expires and its node index, now the
+  /// result's, is returned. Otherwise nothing changes and the result is
+  /// empty.
   ///
   /// Fusion keeps one record per expression such as square(z - w * x), so
-  /// the tape and the sweep do a quarter of the work.
+  /// the tape stores and the sweep visits one node where it would visit four.
   [[gnu::always_inline]] std::optional<std::uint32_t> fuse(Var<T>& expiring,
                                                            const T& factor);
 
@@ -209,7 +224,9 @@ class Tape {
     if (factor == T(1)) return true;
     if (codes_.size() == begin + 1 && factor != T(0) &&
         (codes_[begin] & detail::kind_mask) == detail::general) {
-      partials_.back() *= factor;
+      const T product = partials_.back() * factor;
+      if (!detail::is_normal(product)) return false;
+      partials_.back() = product;
       return true;
     }
     return rebuild_last(begin, factor);

@@ -83,19 +83,11 @@ class Var {
   }
 
   /// A constant: no gradient flows through it.
-  static Var constant(T value) {
-    Var result;
-    result.value_ = std::move(value);
-    return result;
-  }
+  static Var constant(T value) { return Var(std::move(value), 0, 0); }
 
   /// Makes an intermediate node; used by make_node().
   static Var node(T value, std::uint32_t index, std::uint32_t epoch) {
-    Var result;
-    result.value_ = std::move(value);
-    result.index_ = index;
-    result.epoch_ = epoch;
-    return result;
+    return Var(std::move(value), index, epoch);
   }
 
   const T& value() const { return leaf_ ? leaf_->value : value_; }
@@ -104,8 +96,8 @@ class Var {
   bool is_constant() const { return !leaf_ && epoch_ == 0; }
   bool requires_grad() const { return !is_constant(); }
 
-  /// The accumulated gradient of a parameter. Only parameters keep one:
-  /// intermediate nodes and constants raise graph_error.
+  /// Returns the accumulated gradient of a parameter. Only parameters keep
+  /// one, so intermediate nodes and constants raise graph_error.
   const T& grad() const {
     check_leaf("grad");
     return leaf_->grad;
@@ -178,6 +170,9 @@ class Var {
 
  private:
   friend class Tape<T>;
+
+  Var(T value, std::uint32_t index, std::uint32_t epoch)
+      : value_(std::move(value)), index_(index), epoch_(epoch) {}
 
   static std::partial_ordering compare(const T& a, const T& b) {
     if (a < b) return std::partial_ordering::less;
@@ -282,12 +277,16 @@ bool Tape<T>::rebuild_last(std::size_t begin, const T& factor) {
         partials[k] = T(-1);
         break;
     }
+    if (factor != T(0)) {
+      partials[k] *= factor;
+      if (!detail::is_normal(partials[k])) return false;
+    }
   }
   codes_.resize(begin);
   partials_.resize(partials_.size() - general);
   if (factor != T(0)) {
     for (std::size_t k = 0; k < count; ++k) {
-      push_operand(indices[k], T(partials[k] * factor));
+      push_operand(indices[k], partials[k]);
     }
   }
   offsets_.back() = static_cast<std::uint32_t>(codes_.size());

@@ -92,7 +92,7 @@ T gradient_norm(const Optimizer<T>& optimizer) {
 ///
 /// Step k evaluates the loss at the parameters after k updates, runs
 /// backward(), calls `observe(k, loss)` (gradients are set at that point),
-/// then either stops or updates the parameters. So `observe` sees the
+/// then either stops or updates the parameters. So `observe` receives the
 /// starting point as step 0 and the final parameters as the last step.
 template <class T, class LossFunction, class Observer = IgnoreSteps>
 MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,

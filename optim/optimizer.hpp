@@ -11,7 +11,7 @@
 
 namespace adjoint::optim {
 
-/// Base of every optimizer: holds the parameters and applies an update
+/// Base of every optimizer. It stores the parameters and applies an update
 /// computed from their gradients.
 ///
 /// The optimizer keeps handles that share each parameter's value and
