@@ -58,6 +58,7 @@ class Var {
         leaf_(std::exchange(other.leaf_, nullptr)),
         index_(other.index_),
         epoch_(other.epoch_) {
+    if (leaf_) other.value_ = value_;
     if (requires_grad()) other.epoch_ = detail::expired_epoch;
   }
 
@@ -74,6 +75,7 @@ class Var {
     leaf_ = std::exchange(other.leaf_, nullptr);
     index_ = other.index_;
     epoch_ = other.epoch_;
+    if (leaf_) other.value_ = value_;
     if (requires_grad()) other.epoch_ = detail::expired_epoch;
     return *this;
   }
@@ -189,10 +191,14 @@ class Var {
   void check_leaf(const char* operation) const {
     if (leaf_) [[likely]]
       return;
+    const char* kind = is_constant() ? "a constant"
+                       : epoch_ == detail::expired_epoch
+                           ? "moved from"
+                           : "an intermediate node";
     throw graph_error(fmt::format(
         "{}: only parameters (made with Var<T>{{value}}) have a gradient, "
         "but this Var is {}",
-        operation, is_constant() ? "a constant" : "an intermediate node"));
+        operation, kind));
   }
 
   T value_{0};                            // unused for parameters

@@ -4,6 +4,7 @@
 // the conventions at kinks and singular points, and comparisons that treat
 // infinities and NaN exactly.
 
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstddef>
 #include <functional>
@@ -18,8 +19,6 @@
 #include <type_traits>
 #include <vector>
 
-#include <boost/test/unit_test.hpp>
-
 #include "autodiff/autodiff.hpp"
 
 namespace adjoint::testing {
@@ -29,8 +28,8 @@ using ScalarTypes = std::tuple<float, double, long double, Reference>;
 
 /// Maximum relative error of a reverse-mode gradient against the 50-digit
 /// reference of check_gradient(). For float, double and long double it is
-/// about 90 epsilon of T; the worst case measured over ops_test is 1.4
-/// epsilon. For Reference the bound is the checker's own error: its central
+/// about 90 epsilon of T; the worst case measured over the ops tests is
+/// 1.4 epsilon. For Reference the bound is the checker's own error: its central
 /// difference has a truncation error of about 1e-24 x^2 f'''(x) / (6 f'(x)),
 /// which reaches 4.5e-20 for d(x^p)/dp at x = 1e150.
 template <class T>
@@ -70,7 +69,7 @@ bool is_nan(const T& value) {
 /// A function of a span of Var, for T and for Reference, behind
 /// std::function. The checks below take it instead of the caller's lambda,
 /// so their code is compiled once per scalar type rather than once per
-/// lambda, which keeps ops_test's build time and memory in bounds.
+/// lambda, which keeps the build time and memory of the ops tests in bounds.
 template <class T>
 struct TestFunction {
   template <class F>
@@ -110,19 +109,16 @@ std::vector<T> reverse_gradient(const F& f, std::initializer_list<T> point) {
 }
 
 template <class T>
-void check_against_reference(const TestFunction<T>& f,
-                             std::span<const T> point, double tolerance,
-                             std::source_location caller) {
+void check_against_reference(const TestFunction<T>& f, std::span<const T> point,
+                             double tolerance, std::source_location caller) {
   const GradientCheck<T> result = check_gradient<T>(f, point);
   BOOST_TEST_CONTEXT("gradient check called at line "
                      << caller.line() << ", point " << to_text(point)) {
-    BOOST_TEST_INFO("input " << result.worst_input << ": reverse gradient "
-                             << to_text(result.reverse)
-                             << ", 50-digit central difference "
-                             << to_text(result.finite_difference)
-                             << ", relative error "
-                             << result.max_relative_error << ", tolerance "
-                             << tolerance);
+    BOOST_TEST_INFO(
+        "input " << result.worst_input << ": reverse gradient "
+                 << to_text(result.reverse) << ", 50-digit central difference "
+                 << to_text(result.finite_difference) << ", relative error "
+                 << result.max_relative_error << ", tolerance " << tolerance);
     BOOST_TEST(result.max_relative_error <= tolerance);
     // backward() releases the graph, so nothing stays on the tape.
     BOOST_TEST(Tape<T>::active().size() == 0u);
@@ -159,9 +155,8 @@ void check_exact(const TestFunction<T>& f, std::span<const T> point,
                      << caller.line() << ", point " << to_text(point)) {
     BOOST_TEST_REQUIRE(got.size() == want.size());
     for (std::size_t i = 0; i < want.size(); ++i) {
-      BOOST_TEST_INFO("input " << i << ": reverse gradient "
-                               << to_text(got[i]) << ", expected "
-                               << to_text(want[i]));
+      BOOST_TEST_INFO("input " << i << ": reverse gradient " << to_text(got[i])
+                               << ", expected " << to_text(want[i]));
       BOOST_TEST(same_value(got[i], want[i]));
     }
   }
@@ -187,11 +182,10 @@ void expect_close(
     std::source_location caller = std::source_location::current()) {
   using std::abs;
   using std::isfinite;
-  BOOST_TEST_INFO("called at line " << caller.line() << ": got "
-                                    << to_text(got) << ", expected "
-                                    << to_text(want) << ", tolerance "
-                                    << absolute << " + " << relative
-                                    << " * |expected|");
+  BOOST_TEST_INFO("called at line " << caller.line() << ": got " << to_text(got)
+                                    << ", expected " << to_text(want)
+                                    << ", tolerance " << absolute << " + "
+                                    << relative << " * |expected|");
   if (!isfinite(want)) {
     BOOST_TEST(same_value(got, want));
     return;

@@ -481,4 +481,17 @@ BOOST_AUTO_TEST_CASE(memory_stays_flat_over_training_steps) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(moved_from_parameter_keeps_value) {
+  Var<double> p{3.0};
+  const Var<double> q = std::move(p);
+  BOOST_TEST(p.value() == 3.0);
+  BOOST_TEST(q.value() == 3.0);
+  BOOST_CHECK_EXCEPTION(p.grad(), adjoint::graph_error,
+                        [](const adjoint::graph_error& error) {
+                          return std::string(error.what()).find(
+                                     "moved from") != std::string::npos;
+                        });
+  BOOST_CHECK_THROW(p * 2.0, adjoint::graph_error);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

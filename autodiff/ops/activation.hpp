@@ -5,7 +5,7 @@
 //   tanh(x):     d/dx = 1 / cosh(x)^2
 //   sigmoid(x):  1 / (1 + exp(-x)), d/dx = e / (1 + e)^2 with e = exp(-|x|)
 //   relu(x):     max(x, 0), d/dx = 1 for x > 0 and 0 otherwise (0 at the
-//                kink, as in PyTorch)
+//                kink, as in PyTorch); relu(NaN) is NaN with d/dx = 1
 //
 // The derivatives avoid 1 - tanh(x)^2 and s (1 - s), which round to 0 long
 // before the true value underflows (tanh(20) is 1 in double, but
@@ -46,10 +46,11 @@ template <AnyVar V>
 Var<ScalarOf<V>> relu(V&& x) {
   using T = ScalarOf<V>;
   const T v = x.value();
-  const bool positive = v > T(0);
-  // NaN stays NaN in the value, as max(NaN, 0) does in PyTorch.
-  const T y = positive || v != v ? v : T(0);
-  return make_node<T>("relu", y, {std::forward<V>(x), T(positive ? 1 : 0)});
+  // NaN passes through with gradient 1, as in PyTorch, whose relu backward
+  // zeroes the gradient only where the output is <= 0.
+  const bool passes = v > T(0) || v != v;
+  const T y = passes ? v : T(0);
+  return make_node<T>("relu", y, {std::forward<V>(x), T(passes ? 1 : 0)});
 }
 
 }  // namespace adjoint
