@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -40,9 +41,16 @@ class AppendBuffer {
     if (size < size_) size_ = size;
   }
 
+  /// Makes room for `count` more elements.
+  [[gnu::always_inline]] void reserve_extra(std::size_t count) {
+    if (capacity_ - size_ < count) [[unlikely]]
+      grow(count);
+  }
+
  private:
-  [[gnu::noinline]] void grow() {
-    const std::size_t capacity = capacity_ == 0 ? 4096 : 2 * capacity_;
+  [[gnu::noinline]] void grow(std::size_t count = 1) {
+    std::size_t capacity = capacity_ == 0 ? 4096 : 2 * capacity_;
+    if (capacity - size_ < count) capacity = size_ + count;
     void* grown = std::realloc(data_, capacity * sizeof(U));
     if (grown == nullptr) throw std::bad_alloc();
     data_ = static_cast<U*>(grown);
@@ -53,6 +61,19 @@ class AppendBuffer {
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
 };
+
+/// Makes room for `count` more elements of a std::vector without giving up
+/// its geometric growth.
+template <class U>
+void reserve_extra(std::vector<U>& vector, std::size_t count) {
+  if (vector.capacity() - vector.size() >= count) return;
+  vector.reserve(std::max(vector.size() + count, 2 * vector.capacity()));
+}
+
+template <class U>
+void reserve_extra(AppendBuffer<U>& buffer, std::size_t count) {
+  buffer.reserve_extra(count);
+}
 
 /// AppendBuffer where U allows it, std::vector otherwise (for example for
 /// multiprecision partials).

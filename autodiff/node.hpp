@@ -71,12 +71,13 @@ template <class T>
     return Var<T>::constant(std::move(value));
   }
   Tape<T>& tape = Tape<T>::active();
+  const std::uint32_t ix = tape.resolve(x.var, operation);
+  tape.reserve_record(1);
   if (x.expiring) {
     if (const auto node = tape.fuse(*x.expiring, x.partial)) {
       return Var<T>::node(std::move(value), *node, tape.epoch());
     }
   }
-  const std::uint32_t ix = tape.resolve(x.var, operation);
   tape.push_operand(ix, x.partial);
   return Var<T>::node(std::move(value), tape.finish_node(), tape.epoch());
 }
@@ -93,6 +94,7 @@ template <class T>
   Tape<T>& tape = Tape<T>::active();
   const std::uint32_t ix = tape.resolve(x.var, operation);
   const std::uint32_t iy = tape.resolve(y.var, operation);
+  tape.reserve_record(2);
   if (ix != iy) {
     // Fold into whichever operand is the last record; y usually is.
     if (y.expiring) {
@@ -133,6 +135,7 @@ Var<T> make_node(const char* operation, T value,
     }
   }
   if (!any) return Var<T>::constant(std::move(value));
+  tape.reserve_record(operands.size());
   for (std::size_t i = 0; i < operands.size(); ++i) {
     if (operands[i].requires_grad()) {
       tape.push_operand(tape.resolve(operands[i], operation), partials[i]);

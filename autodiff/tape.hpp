@@ -162,11 +162,21 @@ class Tape {
     }
   }
 
+  /// Makes room for one more node with up to `operands` operands, so that
+  /// recording it cannot fail halfway and leave a partial record. Call it
+  /// after resolving the operands, since resolving can record nodes too.
+  /// Raises graph_error when the tape is full.
+  [[gnu::always_inline]] void reserve_record(std::size_t operands) {
+    if (size() + 1 >= detail::max_nodes) [[unlikely]]
+      throw_full();
+    offsets_.reserve_extra(1);
+    codes_.reserve_extra(operands);
+    detail::reserve_extra(partials_, operands);
+  }
+
   /// Closes the node whose operands were pushed and returns its index.
   [[gnu::always_inline]] std::uint32_t finish_node() {
     const std::size_t index = size();
-    if (index + 1 >= detail::max_nodes) [[unlikely]]
-      throw_full();
     offsets_.push_back(static_cast<std::uint32_t>(codes_.size()));
     return static_cast<std::uint32_t>(index);
   }
@@ -211,10 +221,13 @@ class Tape {
 
   // Records the node of a parameter on its first use in the current graph.
   [[gnu::noinline]] void add_leaf(detail::LeafState<T>* leaf) {
-    leaf->node = finish_node();
+    reserve_record(0);
+    const auto node = static_cast<std::uint32_t>(size());
+    leaves_.push_back({leaf, node});
+    finish_node();
+    leaf->node = node;
     leaf->epoch = epoch_;
     ++leaf->references;
-    leaves_.push_back(leaf);
   }
 
   // Multiplies the partials of the last node, whose operands start at code
@@ -235,16 +248,29 @@ class Tape {
   bool rebuild_last(std::size_t begin, const T& factor);
 
   void release_leaves() {
-    for (detail::LeafState<T>* leaf : leaves_) detail::release(leaf);
+    for (const LeafEntry& entry : leaves_) {
+      // Forget the node so that a later tape whose epoch comes round to
+      // this one's value, after 2^32 releases, never reuses it.
+      if (entry.leaf->epoch == epoch_) entry.leaf->epoch = 0;
+      detail::release(entry.leaf);
+    }
     leaves_.clear();
   }
+
+  // A parameter used in the current graph and its node here. The node is
+  // kept beside the parameter's own record of it, which another thread's
+  // tape may have overwritten since.
+  struct LeafEntry {
+    detail::LeafState<T>* leaf;
+    std::uint32_t node;
+  };
 
   detail::AppendBuffer<std::uint32_t> offsets_;
   detail::AppendBuffer<std::uint32_t> codes_;
   detail::TapeArray<T> partials_;
   // Parameters used in the current graph, in the order of their nodes. The
   // tape holds a reference to each so that none is freed before backward().
-  std::vector<detail::LeafState<T>*> leaves_;
+  std::vector<LeafEntry> leaves_;
   // Adjoints by node index. Every entry is zero outside sweep(), so a sweep
   // only grows the array and never clears it.
   std::vector<T> adjoints_;
@@ -271,8 +297,8 @@ void Tape<T>::sweep(std::uint32_t root) {
     if (begin == code) {
       // A node without operands is a parameter, or an operation whose every
       // partial was zero.
-      if (leaf > 0 && leaves_[leaf - 1]->node == node) {
-        leaves_[--leaf]->grad += adjoint;
+      if (leaf > 0 && leaves_[leaf - 1].node == node) {
+        leaves_[--leaf].leaf->grad += adjoint;
       }
       continue;
     }

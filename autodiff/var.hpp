@@ -29,7 +29,9 @@ inline constexpr RetainGraph retain_graph{true};
 /// - a constant: `Var<T>()`, `constant(value)`, `detach()`, or any result
 ///   computed from constants only or inside a NoGradGuard.
 ///
-/// A Var belongs to the thread that made it.
+/// An intermediate node belongs to the thread that recorded it. A parameter
+/// may be used by several threads one after another, never at once: its
+/// reference count and gradient are not synchronised.
 template <class T>
 class Var {
  public:
@@ -95,6 +97,10 @@ class Var {
   const T& value() const { return leaf_ ? leaf_->value : value_; }
 
   bool is_leaf() const { return leaf_ != nullptr; }
+
+  /// Returns an address that identifies a parameter: copies of one
+  /// parameter return the same address. nullptr for other Vars.
+  const void* parameter_id() const { return leaf_; }
   bool is_constant() const { return !leaf_ && epoch_ == 0; }
   bool requires_grad() const { return !is_constant(); }
 
@@ -139,7 +145,13 @@ class Var {
           "inputs parameters with Var<T>{value}");
     }
     Tape<T>& tape = Tape<T>::active();
-    if (epoch_ != tape.epoch()) {
+    if (epoch_ == detail::expired_epoch) {
+      throw graph_error(
+          "backward: this handle was moved from, or was a temporary folded "
+          "into a later operation; call backward() on the handle that holds "
+          "the result");
+    }
+    if (epoch_ != tape.epoch() || index() >= tape.size()) {
       throw graph_error(
           "backward: the graph behind this node was released, either by an "
           "earlier backward() or by Tape::clear(); to call backward() again "
@@ -225,7 +237,9 @@ inline std::uint32_t Tape<T>::resolve(const Var<T>& operand,
       add_leaf(leaf);
     return leaf->node;
   }
-  if (operand.epoch_ != epoch_) [[unlikely]]
+  // The index check also catches a handle whose epoch came round again
+  // after 2^32 releases.
+  if (operand.epoch_ != epoch_ || operand.index() >= size()) [[unlikely]]
     throw_released(operation);
   return operand.index();
 }

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <stdexcept>
+#include <unordered_map>
 #include <vector>
 
 #include "autodiff/error.hpp"
@@ -27,8 +28,17 @@ class Optimizer {
           "optimizer: the parameter list is empty; pass the Var parameters "
           "to optimize");
     }
+    std::unordered_map<const void*, std::size_t> seen;
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
       check_parameter(i);
+      const auto [first, inserted] =
+          seen.emplace(parameters_[i].parameter_id(), i);
+      if (!inserted) {
+        throw std::invalid_argument(fmt::format(
+            "optimizer: parameters {} and {} are the same parameter, which "
+            "would be updated twice per step; pass each parameter once",
+            first->second, i));
+      }
     }
   }
 

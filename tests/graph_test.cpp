@@ -1,11 +1,11 @@
 #define BOOST_TEST_MODULE graph
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "autodiff/autodiff.hpp"
@@ -214,8 +214,8 @@ BOOST_AUTO_TEST_CASE(backward_on_constant_raises) {
                         message_contains("constant"));
   BOOST_CHECK_EXCEPTION(x.detach().backward(), graph_error,
                         message_contains("detach()"));
-  BOOST_CHECK_EXCEPTION((adjoint::constant(2.0) * 3.0).backward(),
-                        graph_error, message_contains("Var<T>{value}"));
+  BOOST_CHECK_EXCEPTION((adjoint::constant(2.0) * 3.0).backward(), graph_error,
+                        message_contains("Var<T>{value}"));
   Var<double> guarded;
   {
     NoGradGuard no_grad;
@@ -463,12 +463,12 @@ BOOST_AUTO_TEST_CASE(memory_stays_flat_over_training_steps) {
     if (nodes != first_step_nodes || bytes > first_step_bytes ||
         Tape::active().size() != 0 ||
         Tape::active().memory_bytes() != empty_bytes) {
-      BOOST_TEST_INFO("step " << step << ": " << nodes << " nodes and "
-                              << bytes << " bytes recorded, first step "
-                              << first_step_nodes << " and "
-                              << first_step_bytes << "; after backward "
-                              << Tape::active().size() << " nodes and "
-                              << Tape::active().memory_bytes() << " bytes");
+      BOOST_TEST_INFO("step " << step << ": " << nodes << " nodes and " << bytes
+                              << " bytes recorded, first step "
+                              << first_step_nodes << " and " << first_step_bytes
+                              << "; after backward " << Tape::active().size()
+                              << " nodes and " << Tape::active().memory_bytes()
+                              << " bytes");
       BOOST_TEST(false);
       break;
     }
@@ -488,10 +488,39 @@ BOOST_AUTO_TEST_CASE(moved_from_parameter_keeps_value) {
   BOOST_TEST(q.value() == 3.0);
   BOOST_CHECK_EXCEPTION(p.grad(), adjoint::graph_error,
                         [](const adjoint::graph_error& error) {
-                          return std::string(error.what()).find(
-                                     "moved from") != std::string::npos;
+                          return std::string(error.what()).find("moved from") !=
+                                 std::string::npos;
                         });
   BOOST_CHECK_THROW(p * 2.0, adjoint::graph_error);
+}
+
+BOOST_AUTO_TEST_CASE(parameter_used_on_another_thread) {
+  // Another thread's tape records w too, which rewrites the parameter's
+  // own record of its node; this graph must still find its node of w.
+  Var<double> w{3.0};
+  const Var<double> a = w * w;
+  std::thread other([&] {
+    const Var<double> b = w * 2.0;
+    b.backward();
+  });
+  other.join();
+  w.zero_grad();
+  const Var<double> c = a + w;  // d(w^2 + w)/dw = 7
+  c.backward();
+  BOOST_TEST(w.grad() == 7.0);
+}
+
+BOOST_AUTO_TEST_CASE(backward_on_moved_from_handle) {
+  Var<double> w{3.0};
+  Var<double> product = w * 2.0;
+  const Var<double> moved = std::move(product);
+  BOOST_CHECK_EXCEPTION(product.backward(), adjoint::graph_error,
+                        [](const adjoint::graph_error& error) {
+                          return std::string(error.what()).find("moved from") !=
+                                 std::string::npos;
+                        });
+  moved.backward();
+  BOOST_TEST(w.grad() == 2.0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -116,6 +116,18 @@ BOOST_AUTO_TEST_CASE(rejects_constant_and_intermediate) {
   adjoint::Tape<double>::active().clear();
 }
 
+BOOST_AUTO_TEST_CASE(rejects_repeated_parameter) {
+  Var<double> w{1.0};
+  const Var<double> copy = w;
+  BOOST_CHECK_EXCEPTION(GradientDescent<double>({w, w}, 0.1),
+                        std::invalid_argument, [](const auto& error) {
+                          return message_contains(
+                              error, "parameters 0 and 1 are the same");
+                        });
+  BOOST_CHECK_THROW(GradientDescent<double>({w, Var<double>{2.0}, copy}, 0.1),
+                    std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(minimize_converges_on_loss) {
   Var<double> w{0.0};
   GradientDescent<double> optimizer({w}, 0.01);

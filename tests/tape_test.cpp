@@ -199,4 +199,28 @@ BOOST_AUTO_TEST_CASE(tapes_are_separate_per_type) {
   BOOST_TEST(b.grad() == 6.0f);
 }
 
+BOOST_AUTO_TEST_CASE(failed_record_leaves_tape_intact) {
+  // A record that fails (here: an operand from a released graph) must not
+  // leave operands behind that the sweep would give to another node.
+  Var<double> w{2.0};
+  const Var<double> stale = w * 1.0;
+  Tape<double>::active().clear();
+  const Var<double> product = w * 3.0;
+  BOOST_CHECK_THROW(product * stale, adjoint::graph_error);
+  (product * 5.0).backward();
+  BOOST_TEST(w.grad() == 15.0);
+}
+
+BOOST_AUTO_TEST_CASE(clear_forgets_parameter_nodes) {
+  Var<double> w{2.0};
+  Tape<double>& tape = Tape<double>::active();
+  tape.clear();
+  const Var<double> first = w * 1.0;
+  BOOST_TEST(tape.size() == 2u);  // w and the product
+  tape.clear();
+  const Var<double> second = w * 1.0;
+  BOOST_TEST(tape.size() == 2u);  // w is recorded again in the new graph
+  tape.clear();
+}
+
 BOOST_AUTO_TEST_SUITE_END()
