@@ -5,7 +5,6 @@
 // pragma must come before the first standard header.
 #pragma GCC diagnostic ignored "-Wrestrict"
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -14,6 +13,7 @@
 
 #include "autodiff/autodiff.hpp"
 #include "gradient_check.hpp"
+#include "ops_support.hpp"
 
 // Forward values, and what operations on constants and under NoGradGuard
 // record.
@@ -28,98 +28,14 @@ namespace {
 using adjoint::NoGradGuard;
 using adjoint::Tape;
 using adjoint::Var;
+using adjoint::testing::apply_every_operation;
+using adjoint::testing::expect_binary_forward;
 using adjoint::testing::expect_exact_gradient;
+using adjoint::testing::expect_forward;
 using adjoint::testing::expect_gradient;
 using adjoint::testing::same_value;
 using adjoint::testing::ScalarTypes;
 using adjoint::testing::to_text;
-
-/// A large input whose square and products stay finite in T.
-template <class T>
-T large() {
-  if constexpr (std::is_same_v<T, float>) {
-    return T(1e18f);
-  } else {
-    return T(1e150);
-  }
-}
-
-/// A tiny input whose square and products stay normal in T.
-template <class T>
-T tiny() {
-  if constexpr (std::is_same_v<T, float>) {
-    return T(1e-18f);
-  } else {
-    return T(1e-150);
-  }
-}
-
-constexpr double infinity = std::numeric_limits<double>::infinity();
-constexpr double quiet_nan = std::numeric_limits<double>::quiet_NaN();
-
-/// Checks that `operation` on a Var has the same value as `plain` on T, bit
-/// for bit, at every point.
-template <class T, class Operation, class Plain>
-void expect_forward(const char* name, Operation operation, Plain plain,
-                    std::initializer_list<T> points) {
-  for (const T& x : points) {
-    const Var<T> got = operation(Var<T>{x});
-    const T want = plain(x);
-    BOOST_TEST_INFO(name << " at " << to_text(x) << ": Var value "
-                         << to_text(got.value()) << ", plain function "
-                         << to_text(want));
-    BOOST_TEST(same_value(got.value(), want));
-  }
-  Tape<T>::active().clear();
-}
-
-/// Checks a binary operation between two Vars, a Var and a number, and a
-/// number and a Var against the same operation on T.
-template <class T, class Operation>
-void expect_binary_forward(const char* name, Operation operation, T a, T b) {
-  const T want = operation(a, b);
-  const T var_var = operation(Var<T>{a}, Var<T>{b}).value();
-  const T var_number = operation(Var<T>{a}, b).value();
-  const T number_var = operation(a, Var<T>{b}).value();
-  BOOST_TEST_CONTEXT(name << " at (" << to_text(a) << ", " << to_text(b)
-                          << "), expected " << to_text(want)) {
-    BOOST_TEST_INFO("Var and Var: " << to_text(var_var));
-    BOOST_TEST(same_value(var_var, want));
-    BOOST_TEST_INFO("Var and number: " << to_text(var_number));
-    BOOST_TEST(same_value(var_number, want));
-    BOOST_TEST_INFO("number and Var: " << to_text(number_var));
-    BOOST_TEST(same_value(number_var, want));
-  }
-  Tape<T>::active().clear();
-}
-
-/// Applies every operator, in every operand form, to `a` and `b`.
-template <class T>
-std::vector<Var<T>> apply_every_operation(const Var<T>& a, const Var<T>& b) {
-  const T number(1.5);
-  std::vector<Var<T>> results = {
-      a + b,           a + number,      number + a,      a - b,
-      a - number,      number - a,      a * b,           a * number,
-      number * a,      a / b,           a / number,      number / a,
-      -a,              pow(a, number),  pow(number, a),
-      pow(a, b),       square(a),       exp(a),          log(a),
-      sqrt(a),         sin(a),          cos(a),          tan(a),
-      tanh(a),         sigmoid(a),      abs(a),          relu(a),
-      max(a, b),       max(a, number),  max(number, a),  min(a, b),
-      min(a, number),  min(number, a),
-  };
-  Var<T> compound = a;
-  compound += b;
-  compound += number;
-  compound -= b;
-  compound -= number;
-  compound *= b;
-  compound *= number;
-  compound /= b;
-  compound /= number;
-  results.push_back(compound);
-  return results;
-}
 
 }  // namespace
 
@@ -136,30 +52,42 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(forward_values_match_math_functions, T,
   using std::tanh;
   const auto points = {T(-2.5), T(-0.3), T(0), T(0.7), T(4)};
   const auto positive = {T(0.3), T(1), T(2.5), T(1e6)};
-  expect_forward<T>("negate", [](const auto& v) { return -v; },
-                    [](const T& v) { return T(-v); }, points);
-  expect_forward<T>("square", [](const auto& v) { return square(v); },
-                    [](const T& v) { return T(v * v); }, points);
-  expect_forward<T>("exp", [](const auto& v) { return exp(v); },
-                    [](const T& v) { return T(exp(v)); }, points);
-  expect_forward<T>("log", [](const auto& v) { return log(v); },
-                    [](const T& v) { return T(log(v)); }, positive);
-  expect_forward<T>("sqrt", [](const auto& v) { return sqrt(v); },
-                    [](const T& v) { return T(sqrt(v)); }, positive);
-  expect_forward<T>("sin", [](const auto& v) { return sin(v); },
-                    [](const T& v) { return T(sin(v)); }, points);
-  expect_forward<T>("cos", [](const auto& v) { return cos(v); },
-                    [](const T& v) { return T(cos(v)); }, points);
-  expect_forward<T>("tan", [](const auto& v) { return tan(v); },
-                    [](const T& v) { return T(tan(v)); }, points);
-  expect_forward<T>("tanh", [](const auto& v) { return tanh(v); },
-                    [](const T& v) { return T(tanh(v)); }, points);
-  expect_forward<T>("abs", [](const auto& v) { return abs(v); },
-                    [](const T& v) { return T(v < 0 ? T(-v) : v); }, points);
-  expect_forward<T>("relu", [](const auto& v) { return relu(v); },
-                    [](const T& v) { return T(v > 0 ? v : T(0)); }, points);
-  expect_forward<T>("pow 2.5", [](const auto& v) { return pow(v, 2.5); },
-                    [](const T& v) { return T(pow(v, T(2.5))); }, positive);
+  expect_forward<T>(
+      "negate", [](const auto& v) { return -v; },
+      [](const T& v) { return T(-v); }, points);
+  expect_forward<T>(
+      "square", [](const auto& v) { return square(v); },
+      [](const T& v) { return T(v * v); }, points);
+  expect_forward<T>(
+      "exp", [](const auto& v) { return exp(v); },
+      [](const T& v) { return T(exp(v)); }, points);
+  expect_forward<T>(
+      "log", [](const auto& v) { return log(v); },
+      [](const T& v) { return T(log(v)); }, positive);
+  expect_forward<T>(
+      "sqrt", [](const auto& v) { return sqrt(v); },
+      [](const T& v) { return T(sqrt(v)); }, positive);
+  expect_forward<T>(
+      "sin", [](const auto& v) { return sin(v); },
+      [](const T& v) { return T(sin(v)); }, points);
+  expect_forward<T>(
+      "cos", [](const auto& v) { return cos(v); },
+      [](const T& v) { return T(cos(v)); }, points);
+  expect_forward<T>(
+      "tan", [](const auto& v) { return tan(v); },
+      [](const T& v) { return T(tan(v)); }, points);
+  expect_forward<T>(
+      "tanh", [](const auto& v) { return tanh(v); },
+      [](const T& v) { return T(tanh(v)); }, points);
+  expect_forward<T>(
+      "abs", [](const auto& v) { return abs(v); },
+      [](const T& v) { return T(v < 0 ? T(-v) : v); }, points);
+  expect_forward<T>(
+      "relu", [](const auto& v) { return relu(v); },
+      [](const T& v) { return T(v > 0 ? v : T(0)); }, points);
+  expect_forward<T>(
+      "pow 2.5", [](const auto& v) { return pow(v, 2.5); },
+      [](const T& v) { return T(pow(v, T(2.5))); }, positive);
 
   // sigmoid has no function in <cmath>, so compare it with 1 / (1 + e^-x)
   // to a few ulp.

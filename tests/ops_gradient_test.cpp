@@ -5,7 +5,6 @@
 // pragma must come before the first standard header.
 #pragma GCC diagnostic ignored "-Wrestrict"
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -14,6 +13,7 @@
 
 #include "autodiff/autodiff.hpp"
 #include "gradient_check.hpp"
+#include "ops_support.hpp"
 
 // Every operator's gradient at ordinary points.
 //
@@ -29,96 +29,11 @@ using adjoint::Tape;
 using adjoint::Var;
 using adjoint::testing::expect_exact_gradient;
 using adjoint::testing::expect_gradient;
+using adjoint::testing::large;
 using adjoint::testing::same_value;
 using adjoint::testing::ScalarTypes;
+using adjoint::testing::tiny;
 using adjoint::testing::to_text;
-
-/// A large input whose square and products stay finite in T.
-template <class T>
-T large() {
-  if constexpr (std::is_same_v<T, float>) {
-    return T(1e18f);
-  } else {
-    return T(1e150);
-  }
-}
-
-/// A tiny input whose square and products stay normal in T.
-template <class T>
-T tiny() {
-  if constexpr (std::is_same_v<T, float>) {
-    return T(1e-18f);
-  } else {
-    return T(1e-150);
-  }
-}
-
-constexpr double infinity = std::numeric_limits<double>::infinity();
-constexpr double quiet_nan = std::numeric_limits<double>::quiet_NaN();
-
-/// Checks that `operation` on a Var has the same value as `plain` on T, bit
-/// for bit, at every point.
-template <class T, class Operation, class Plain>
-void expect_forward(const char* name, Operation operation, Plain plain,
-                    std::initializer_list<T> points) {
-  for (const T& x : points) {
-    const Var<T> got = operation(Var<T>{x});
-    const T want = plain(x);
-    BOOST_TEST_INFO(name << " at " << to_text(x) << ": Var value "
-                         << to_text(got.value()) << ", plain function "
-                         << to_text(want));
-    BOOST_TEST(same_value(got.value(), want));
-  }
-  Tape<T>::active().clear();
-}
-
-/// Checks a binary operation between two Vars, a Var and a number, and a
-/// number and a Var against the same operation on T.
-template <class T, class Operation>
-void expect_binary_forward(const char* name, Operation operation, T a, T b) {
-  const T want = operation(a, b);
-  const T var_var = operation(Var<T>{a}, Var<T>{b}).value();
-  const T var_number = operation(Var<T>{a}, b).value();
-  const T number_var = operation(a, Var<T>{b}).value();
-  BOOST_TEST_CONTEXT(name << " at (" << to_text(a) << ", " << to_text(b)
-                          << "), expected " << to_text(want)) {
-    BOOST_TEST_INFO("Var and Var: " << to_text(var_var));
-    BOOST_TEST(same_value(var_var, want));
-    BOOST_TEST_INFO("Var and number: " << to_text(var_number));
-    BOOST_TEST(same_value(var_number, want));
-    BOOST_TEST_INFO("number and Var: " << to_text(number_var));
-    BOOST_TEST(same_value(number_var, want));
-  }
-  Tape<T>::active().clear();
-}
-
-/// Applies every operator, in every operand form, to `a` and `b`.
-template <class T>
-std::vector<Var<T>> apply_every_operation(const Var<T>& a, const Var<T>& b) {
-  const T number(1.5);
-  std::vector<Var<T>> results = {
-      a + b,           a + number,      number + a,      a - b,
-      a - number,      number - a,      a * b,           a * number,
-      number * a,      a / b,           a / number,      number / a,
-      -a,              pow(a, number),  pow(number, a),
-      pow(a, b),       square(a),       exp(a),          log(a),
-      sqrt(a),         sin(a),          cos(a),          tan(a),
-      tanh(a),         sigmoid(a),      abs(a),          relu(a),
-      max(a, b),       max(a, number),  max(number, a),  min(a, b),
-      min(a, number),  min(number, a),
-  };
-  Var<T> compound = a;
-  compound += b;
-  compound += number;
-  compound -= b;
-  compound -= number;
-  compound *= b;
-  compound *= number;
-  compound /= b;
-  compound /= number;
-  results.push_back(compound);
-  return results;
-}
 
 }  // namespace
 
@@ -129,9 +44,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(arithmetic_between_vars, T, ScalarTypes) {
   const auto subtract = [](auto x) { return x[0] - x[1]; };
   const auto multiply = [](auto x) { return x[0] * x[1]; };
   const auto divide = [](auto x) { return x[0] / x[1]; };
-  for (const auto& [a, b] : {std::pair<T, T>(1.5, -0.75),
-                             std::pair<T, T>(-3.25, 7.0),
-                             std::pair<T, T>(0.1, 3e-7)}) {
+  for (const auto& [a, b] :
+       {std::pair<T, T>(1.5, -0.75), std::pair<T, T>(-3.25, 7.0),
+        std::pair<T, T>(0.1, 3e-7)}) {
     expect_gradient<T>(add, {a, b});
     expect_gradient<T>(subtract, {a, b});
     expect_gradient<T>(multiply, {a, b});
@@ -143,8 +58,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(arithmetic_between_vars, T, ScalarTypes) {
   expect_gradient<T>([](auto x) { return x[0] - x[0]; }, {T(0.3)});
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(arithmetic_with_plain_numbers, T,
-                              ScalarTypes) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(arithmetic_with_plain_numbers, T, ScalarTypes) {
   for (const T& x : {T(1.5), T(-0.3), T(4e5)}) {
     expect_gradient<T>([](auto v) { return v[0] + 2.5; }, {x});
     expect_gradient<T>([](auto v) { return 2.5 + v[0]; }, {x});
@@ -159,8 +73,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(arithmetic_with_plain_numbers, T,
   }
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(compound_assignment_gradients, T,
-                              ScalarTypes) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(compound_assignment_gradients, T, ScalarTypes) {
   const auto with_vars = [](auto x) {
     auto y = x[0];
     y += x[1];
@@ -177,8 +90,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(compound_assignment_gradients, T,
     y /= 0.75;
     return y;
   };
-  for (const auto& [a, b] : {std::pair<T, T>(1.5, -0.75),
-                             std::pair<T, T>(-2.0, 3.5)}) {
+  for (const auto& [a, b] :
+       {std::pair<T, T>(1.5, -0.75), std::pair<T, T>(-2.0, 3.5)}) {
     expect_gradient<T>(with_vars, {a, b});
     expect_gradient<T>(with_numbers, {a, b});
   }
@@ -196,8 +109,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(compound_assignment_gradients, T,
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(pow_with_number_exponent, T, ScalarTypes) {
-  for (const T& p : {T(2), T(3), T(0.5), T(-1), T(2.5), T(-0.75), T(1),
-                    T(0)}) {
+  for (const T& p : {T(2), T(3), T(0.5), T(-1), T(2.5), T(-0.75), T(1), T(0)}) {
     BOOST_TEST_CONTEXT("exponent " << to_text(p)) {
       expect_gradient<T>([p](auto x) { return pow(x[0], p); }, {T(1.7)});
       expect_gradient<T>([p](auto x) { return pow(x[0], p); }, {T(0.3)});
@@ -265,10 +177,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(tanh_and_sigmoid_gradients, T, ScalarTypes) {
   }
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(piecewise_gradients_off_kinks, T,
-                              ScalarTypes) {
-  for (const auto& [a, b] : {std::pair<T, T>(1.5, -0.5),
-                             std::pair<T, T>(-2.0, 3.0)}) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(piecewise_gradients_off_kinks, T, ScalarTypes) {
+  for (const auto& [a, b] :
+       {std::pair<T, T>(1.5, -0.5), std::pair<T, T>(-2.0, 3.0)}) {
     expect_gradient<T>([](auto x) { return abs(x[0]); }, {a});
     expect_gradient<T>([](auto x) { return relu(x[0]); }, {a});
     expect_gradient<T>([](auto x) { return max(x[0], x[1]); }, {a, b});
@@ -280,11 +191,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(piecewise_gradients_off_kinks, T,
   }
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(composite_expression_gradients, T,
-                              ScalarTypes) {
-  expect_gradient<T>(
-      [](auto x) { return x[0] * sin(x[1]) + exp(x[0] / x[1]); },
-      {T(0.5), T(2.0)});
+BOOST_AUTO_TEST_CASE_TEMPLATE(composite_expression_gradients, T, ScalarTypes) {
+  expect_gradient<T>([](auto x) { return x[0] * sin(x[1]) + exp(x[0] / x[1]); },
+                     {T(0.5), T(2.0)});
   expect_gradient<T>(
       [](auto x) { return log(square(x[0]) + 1.0) * tanh(x[1] - x[0]); },
       {T(-1.5), T(0.25)});
