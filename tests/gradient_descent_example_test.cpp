@@ -4,11 +4,15 @@
 // Runs the built examples/gradient_descent program and checks its output,
 // trace file and exit status.
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstddef>
 #include <cstdlib>
 #include <filesystem>
@@ -82,10 +86,16 @@ struct Run {
   std::string err;
 };
 
+enum class Stdout { captured, closed };
+
 /// Runs the program with `arguments` and captures its output and status.
-Run run_program(const std::vector<std::string>& arguments) {
+/// With Stdout::closed the program starts without file descriptor 1, so
+/// every write to stdout fails with EBADF.
+Run run_program(const std::vector<std::string>& arguments,
+                Stdout output = Stdout::captured) {
   const fs::path out = scratch("stdout.txt");
   const fs::path err = scratch("stderr.txt");
+  fs::remove(out);
   std::string command = shell_quote(executable);
   // Appending piece by piece avoids a false -Wrestrict error of GCC 12 on
   // `" " + std::string`.
@@ -93,14 +103,53 @@ Run run_program(const std::vector<std::string>& arguments) {
     command += ' ';
     command += shell_quote(argument);
   }
-  command += " >";
-  command += shell_quote(out.string());
+  if (output == Stdout::closed) {
+    command += " >&-";
+  } else {
+    command += " >";
+    command += shell_quote(out.string());
+  }
   command += " 2>";
   command += shell_quote(err.string());
   const int status = std::system(command.c_str());
   Run run;
   if (status != -1 && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   run.out = read_text(out);
+  run.err = read_text(err);
+  return run;
+}
+
+/// Runs the program with stdout on a pipe whose read end is closed and with
+/// SIGPIPE ignored, so that every write to stdout fails with EPIPE.
+Run run_with_broken_pipe(const std::vector<std::string>& arguments) {
+  const fs::path err = scratch("stderr.txt");
+  std::vector<std::string> words = {executable};
+  words.insert(words.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+
+  int pipe_ends[2];
+  BOOST_TEST_REQUIRE(::pipe(pipe_ends) == 0);
+  ::close(pipe_ends[0]);
+  const pid_t child = ::fork();
+  BOOST_TEST_REQUIRE(child != -1);
+  if (child == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    std::signal(SIGPIPE, SIG_IGN);
+    const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err_fd == -1 || ::dup2(pipe_ends[1], STDOUT_FILENO) == -1 ||
+        ::dup2(err_fd, STDERR_FILENO) == -1) {
+      ::_exit(127);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(pipe_ends[1]);
+  int status = 0;
+  BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
+  Run run;
+  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   run.err = read_text(err);
   return run;
 }
@@ -316,9 +365,21 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
        missing + ": cannot open file: No such file or directory"},
       {"bad_number", "x,z\n0.1,0.2\n0.2,0.4\nabc,0.6\n", {},
        "bad_number.csv:4: invalid number \"abc\" in column x"},
-      {"bad_number_named_column", "d,v\n1,2\n3,1e999\n",
+      {"overflowing_number", "d,v\n1,2\n3,1e999\n",
        {"--x-column", "d", "--z-column", "v"},
-       "bad_number_named_column.csv:3: invalid number \"1e999\" in column v"},
+       "overflowing_number.csv:3: number \"1e999\" in column v is out of "
+       "range: the largest double is about 1.8e308"},
+      {"overflowing_negative_number", "x,z\n1,2\n-1e400,3\n", {},
+       "overflowing_negative_number.csv:3: number \"-1e400\" in column x is "
+       "out of range"},
+      {"plus_minus_sign", "x,z\n+-1,2\n", {},
+       "plus_minus_sign.csv:2: invalid number \"+-1\" in column x"},
+      {"double_plus_sign", "x,z\n1,++2\n", {},
+       "double_plus_sign.csv:2: invalid number \"++2\" in column z"},
+      {"lone_plus_sign", "x,z\n1,+\n", {},
+       "lone_plus_sign.csv:2: invalid number \"+\" in column z"},
+      {"infinity_text", "x,z\n1,inf\n", {},
+       "infinity_text.csv:2: invalid number \"inf\" in column z"},
       {"trailing_text", "x,z\n1,2x\n", {},
        "trailing_text.csv:2: invalid number \"2x\" in column z"},
       {"missing_value", "x,z\n1,2\n2,\n", {},
@@ -332,6 +393,12 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
       {"header_only", "x,z\r\n\r\n", {},
        "header_only.csv: no data rows after the header line"},
       {"all_zero_x", "x,z\n0,1\n0,2\n", {}, "all_zero_x.csv: every x is 0"},
+      {"empty_data_path", "", {"--data", ""},
+       "invalid --data: the path is empty"},
+      {"empty_x_column", "", {"--x-column", ""},
+       "invalid --x-column: the column name is empty"},
+      {"empty_z_column", "", {"--z-column", ""},
+       "invalid --z-column: the column name is empty"},
       {"negative_learning_rate", "", {"--lr", "-0.1"},
        "invalid --lr -0.1: the learning rate must be a finite number > 0"},
       {"zero_learning_rate", "", {"--lr", "0"}, "invalid --lr 0"},
@@ -362,6 +429,7 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
       arguments.insert(arguments.end(), {"--trace", trace.string()});
       const Run run = run_program(arguments);
       BOOST_TEST(run.exit_code == exit_invalid_input);
+      BOOST_TEST(run.out == "");
       BOOST_TEST(run.err.starts_with("gradient_descent: "), run.err);
       BOOST_TEST(std::count(run.err.begin(), run.err.end(), '\n') == 1,
                  run.err);
@@ -386,9 +454,222 @@ BOOST_AUTO_TEST_CASE(unwritable_trace_is_an_error) {
   const fs::path trace = scratch("no_such_directory/trace.csv");
   const Run run = run_program({"--trace", trace.string()});
   BOOST_TEST(run.exit_code == exit_invalid_input);
+  // The temporary trace file is created before the run prints anything.
+  BOOST_TEST(run.out == "");
   BOOST_TEST(run.err == "gradient_descent: " + trace.string() +
                             ": cannot create the trace file: No such file or "
                             "directory\n");
+}
+
+BOOST_AUTO_TEST_CASE(empty_trace_path_rejected) {
+  const Run run = run_program({"--trace", ""});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(run.out == "");
+  BOOST_TEST(run.err ==
+             "gradient_descent: invalid --trace: the path is empty\n");
+}
+
+BOOST_AUTO_TEST_CASE(trace_over_data_rejected) {
+  const std::string content = "x,z\n1,2\n";
+  const fs::path data = scratch("same.csv");
+  const fs::path hard_link = scratch("same_hard_link.csv");
+  const fs::path temporary_data = scratch("input.csv.tmp");
+  write_text(data, content);
+  fs::create_hard_link(data, hard_link);
+  write_text(temporary_data, content);
+  struct Case {
+    std::string name;
+    fs::path data;
+    fs::path trace;
+    std::string role;  // the file named in the message
+  };
+  const std::vector<Case> cases = {
+      {"same path", data, data, "it"},
+      {"other spelling", data, ScratchDirectory::path() / "." / "same.csv",
+       "it"},
+      {"hard link", data, hard_link, "it"},
+      {"temporary file", temporary_data, scratch("input.csv"),
+       "its temporary file " + temporary_data.string()},
+  };
+  for (const Case& test : cases) {
+    BOOST_TEST_CONTEXT(test.name) {
+      const Run run = run_program(
+          {"--data", test.data.string(), "--trace", test.trace.string()});
+      BOOST_TEST(run.exit_code == exit_invalid_input);
+      BOOST_TEST(run.out == "");
+      BOOST_TEST(run.err == "gradient_descent: invalid --trace " +
+                                test.trace.string() + ": " + test.role +
+                                " is the --data file " + test.data.string() +
+                                "; choose another path\n");
+      BOOST_TEST(read_text(test.data) == content);
+    }
+  }
+  BOOST_TEST(!fs::exists(scratch("same.csv.tmp")));
+  BOOST_TEST(!fs::exists(scratch("same_hard_link.csv.tmp")));
+  BOOST_TEST(!fs::exists(scratch("input.csv")));
+}
+
+BOOST_AUTO_TEST_CASE(non_regular_trace_rejected) {
+  const fs::path directory = scratch("trace_directory");
+  const fs::path fifo = scratch("trace_fifo");
+  const fs::path target = scratch("link_target.csv");
+  const fs::path link = scratch("trace_link");
+  const fs::path dangling_link = scratch("trace_dangling_link");
+  const fs::path dangling_target = scratch("no_such_target");
+  fs::create_directory(directory);
+  BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  write_text(target, "kept\n");
+  fs::create_symlink(target, link);
+  fs::create_symlink(dangling_target, dangling_link);
+  struct Case {
+    fs::path trace;
+    std::string problem;
+  };
+  const std::vector<Case> cases = {
+      {directory, "it is a directory"},
+      {fifo, "it is not a regular file"},
+      {link, "it is a symbolic link, not a regular file"},
+      {dangling_link, "it is a symbolic link, not a regular file"},
+  };
+  for (const Case& test : cases) {
+    BOOST_TEST_CONTEXT(test.trace) {
+      const Run run = run_program({"--trace", test.trace.string()});
+      BOOST_TEST(run.exit_code == exit_invalid_input);
+      BOOST_TEST(run.out == "");
+      BOOST_TEST(run.err == "gradient_descent: cannot write the trace to " +
+                                test.trace.string() + ": " + test.problem +
+                                "\n");
+      BOOST_TEST(!fs::exists(fs::symlink_status(test.trace.string() + ".tmp")));
+    }
+  }
+  BOOST_TEST(fs::is_directory(fs::symlink_status(directory)));
+  BOOST_TEST(fs::is_fifo(fs::symlink_status(fifo)));
+  BOOST_TEST(fs::is_symlink(fs::symlink_status(link)));
+  BOOST_TEST(read_text(target) == "kept\n");
+  BOOST_TEST(fs::is_symlink(fs::symlink_status(dangling_link)));
+  BOOST_TEST(!fs::exists(dangling_target));
+}
+
+BOOST_AUTO_TEST_CASE(non_regular_temporary_trace_rejected) {
+  const fs::path trace = scratch("blocked.csv");
+  const fs::path temporary = scratch("blocked.csv.tmp");
+  const fs::path target = scratch("temporary_link_target.csv");
+  write_text(target, "kept\n");
+  const std::string prefix = "gradient_descent: cannot write the trace to " +
+                             trace.string() + ": its temporary file " +
+                             temporary.string();
+
+  fs::create_directory(temporary);
+  Run run = run_program({"--trace", trace.string()});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(run.out == "");
+  BOOST_TEST(run.err == prefix + " is a directory\n");
+  BOOST_TEST(fs::is_directory(fs::symlink_status(temporary)));
+  BOOST_TEST(!fs::exists(trace));
+
+  fs::remove(temporary);
+  fs::create_symlink(target, temporary);
+  run = run_program({"--trace", trace.string()});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(run.out == "");
+  BOOST_TEST(run.err == prefix + " is a symbolic link, not a regular file\n");
+  BOOST_TEST(fs::is_symlink(fs::symlink_status(temporary)));
+  BOOST_TEST(read_text(target) == "kept\n");
+  BOOST_TEST(!fs::exists(trace));
+}
+
+BOOST_AUTO_TEST_CASE(stale_temporary_trace_replaced) {
+  const fs::path trace = scratch("stale.csv");
+  const fs::path temporary = scratch("stale.csv.tmp");
+  write_text(temporary, "left by an earlier run\n");
+  const Run run = run_program({"--trace", trace.string()});
+  BOOST_TEST(run.exit_code == exit_converged);
+  BOOST_TEST(run.err == "");
+  BOOST_TEST(read_trace(trace).size() == 13u);
+  BOOST_TEST(!fs::exists(temporary));
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_start_is_input_error) {
+  struct Case {
+    std::string name;
+    std::string file_content;  // written to <name>.csv and passed as --data
+    std::vector<std::string> arguments;
+    std::string expected;
+  };
+  const std::string advice =
+      ": the data or w0 are too large for double; rescale them\n";
+  // (1e154)^2 = 1e308 is finite, but dJ/dw = -2 * 1e154 * 1e154 is not.
+  // clang-format off
+  const std::vector<Case> cases = {
+      {"huge_w0", "", {"--w0", "1e160"},
+       "the loss is not finite at the starting point w0 = 1e+160" + advice},
+      {"huge_z", "x,z\n1,1e300\n", {},
+       "the loss is not finite at the starting point w0 = 0" + advice},
+      {"huge_gradient", "x,z\n1e154,1e154\n", {},
+       "the gradient dJ/dw is not finite at the starting point w0 = 0" +
+           advice},
+  };
+  // clang-format on
+  const fs::path trace = scratch("non_finite_trace.csv");
+  for (const Case& test : cases) {
+    BOOST_TEST_CONTEXT(test.name) {
+      std::vector<std::string> arguments = test.arguments;
+      if (!test.file_content.empty()) {
+        const fs::path data = scratch(test.name + ".csv");
+        write_text(data, test.file_content);
+        arguments.insert(arguments.end(), {"--data", data.string()});
+      }
+      arguments.insert(arguments.end(), {"--trace", trace.string()});
+      const Run run = run_program(arguments);
+      BOOST_TEST(run.exit_code == exit_invalid_input);
+      BOOST_TEST(run.out == "");
+      BOOST_TEST(run.err == "gradient_descent: " + test.expected);
+      BOOST_TEST(!fs::exists(trace));
+      BOOST_TEST(!fs::exists(trace.string() + ".tmp"));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(underflowing_numbers_read_as_zero) {
+  // 4.9e-324 is the smallest subnormal double, and the other small values
+  // round to +-0. So sum(x^2) = 5 and sum(x*z) = 2, and lr = 0.1 reaches
+  // w* = 0.4 in one step.
+  const fs::path data = scratch("underflow.csv");
+  write_text(data, "x,z\n1,2\n2,1e-400\n+1e-400,-1e-400\n4.9e-324,0\n");
+  const Run run = run_program({"--data", data.string(), "--lr", "0.1"});
+  BOOST_TEST(run.exit_code == exit_converged, run.out << run.err);
+  BOOST_TEST(run.err == "");
+  BOOST_TEST(run.out.starts_with("4 points from "), run.out);
+  BOOST_TEST(std::abs(final_w(run.out) - 0.4) <= 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(failed_stdout_write_is_an_error) {
+  const fs::path trace = scratch("unprinted_trace.csv");
+  write_text(trace, "previous run\n");
+  // The 200-step run prints about 17 KB, more than the 4 KB stdio buffer of
+  // glibc for a pipe, so a write fails during the run and not only at the
+  // final flush.
+  const std::vector<std::vector<std::string>> argument_lists = {
+      {},
+      {"--help"},
+      {"--lr", "1e-4", "--max-steps", "200", "--trace", trace.string()},
+  };
+  for (const std::vector<std::string>& arguments : argument_lists) {
+    BOOST_TEST_CONTEXT("arguments " << arguments.size()) {
+      const Run run = run_with_broken_pipe(arguments);
+      BOOST_TEST(run.exit_code == exit_invalid_input);
+      BOOST_TEST(run.err ==
+                 "gradient_descent: cannot write the output: Broken pipe\n");
+    }
+  }
+  BOOST_TEST(read_text(trace) == "previous run\n");
+  BOOST_TEST(!fs::exists(trace.string() + ".tmp"));
+
+  const Run run = run_program({}, Stdout::closed);
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(
+      run.err ==
+      "gradient_descent: cannot write the output: Bad file descriptor\n");
 }
 
 BOOST_AUTO_TEST_CASE(crlf_quotes_and_blank_lines_accepted) {

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -107,22 +108,46 @@ inline std::size_t find_column(const std::vector<std::string>& header,
   return found;
 }
 
-/// Parses a finite decimal number that fills the whole field.
+/// Parses a finite decimal number that fills the whole field. A value too
+/// small for double reads as 0 or a subnormal number, as strtod rounds it.
 inline double parse_number(const std::string& field, const std::string& column,
                            const std::string& where) {
   if (field.empty()) {
     throw input_error(
         fmt::format("{}: missing value in column {}", where, column));
   }
+  const auto invalid_number = [&] {
+    return input_error(fmt::format("{}: invalid number \"{}\" in column {}",
+                                   where, field, column));
+  };
   const char* begin = field.data();
   const char* end = field.data() + field.size();
-  if (*begin == '+') ++begin;
+  // from_chars rejects a leading '+' but accepts a leading '-', so skipping
+  // the '+' of "+-1" would accept a number with two signs.
+  if (*begin == '+') {
+    ++begin;
+    if (begin != end && *begin == '-') throw invalid_number();
+  }
   double value = 0;
   const auto [stop, error] = std::from_chars(begin, end, value);
-  if (error != std::errc() || stop != end || !std::isfinite(value)) {
-    throw input_error(fmt::format("{}: invalid number \"{}\" in column {}",
-                                  where, field, column));
+  if (stop != end ||
+      (error != std::errc() && error != std::errc::result_out_of_range)) {
+    throw invalid_number();
   }
+  if (error == std::errc::result_out_of_range) {
+    // from_chars reports overflow and underflow alike and leaves `value`
+    // unset. strtod returns +-HUGE_VAL on overflow and 0 or a subnormal
+    // number on underflow. It reads the same decimal syntax here, because
+    // this program never changes the C locale.
+    value = std::strtod(std::string(begin, end).c_str(), nullptr);
+    if (std::isinf(value)) {
+      throw input_error(fmt::format(
+          "{}: number \"{}\" in column {} is out of range: the largest "
+          "double is about 1.8e308",
+          where, field, column));
+    }
+  }
+  if (!std::isfinite(value)) throw invalid_number();
   return value;
 }
 

@@ -5,13 +5,18 @@
 // 1 - 2 * lr * sum(x^2) every step, so it converges for
 // 0 < lr < 1 / sum(x^2) and diverges above. See examples/README.md.
 
+#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 #include <boost/program_options.hpp>
@@ -48,10 +53,40 @@ constexpr const char* help_epilogue = R"(
 Converged means |dJ/dw| <= --tolerance at the current w.
 Diverged means the loss is not finite, or it grew 5 steps in a row.
 
-Exit status: 0 converged, 1 invalid input or option, 2 no convergence within
---max-steps, 3 diverged (the learning rate is too large).
+Exit status: 0 converged, 1 invalid input or option, or a failed write of
+the output or trace, 2 no convergence within --max-steps, 3 diverged (the
+learning rate is too large).
 )";
 
+/// Returns the error for a failed write to stdout, such as to a full disk or
+/// a closed pipe. `error` is an errno value, or 0 when it is unknown.
+std::runtime_error output_error(int error) {
+  return std::runtime_error(
+      fmt::format("cannot write the output: {}",
+                  error != 0 ? std::strerror(error) : "unknown error"));
+}
+
+/// Prints to stdout like fmt::print. Raises output_error() when the write
+/// fails.
+template <class... Args>
+void print_output(fmt::format_string<Args...> format, Args&&... args) {
+  try {
+    fmt::print(format, std::forward<Args>(args)...);
+  } catch (const std::system_error& error) {
+    throw output_error(error.code().value());
+  }
+}
+
+/// Writes the buffered output. Raises output_error() if that or any earlier
+/// write to stdout failed.
+void flush_output() {
+  errno = 0;
+  const bool flush_failed = std::fflush(stdout) != 0;
+  const int error = errno;
+  if (flush_failed || std::ferror(stdout) != 0) throw output_error(error);
+}
+
+void reject_empty_values(const po::variables_map& values);
 void validate_options(const Options& options);
 
 /// Parses the command line. Returns nothing when it printed --help.
@@ -100,12 +135,29 @@ std::optional<Options> parse_options(int argc, char** argv) {
   if (values.count("help") != 0) {
     std::ostringstream text;
     text << description;
-    fmt::print("{}{}", text.str(), help_epilogue);
+    print_output("{}{}", text.str(), help_epilogue);
     return std::nullopt;
   }
   po::notify(values);
+  reject_empty_values(values);
   validate_options(options);
   return options;
+}
+
+/// Raises input_error for an empty --data, --trace or column name, which
+/// would otherwise select the built-in sample or no trace.
+void reject_empty_values(const po::variables_map& values) {
+  for (const char* option : {"data", "trace"}) {
+    if (values.count(option) != 0 && values[option].as<std::string>().empty()) {
+      throw input_error(fmt::format("invalid --{}: the path is empty", option));
+    }
+  }
+  for (const char* option : {"x-column", "z-column"}) {
+    if (values[option].as<std::string>().empty()) {
+      throw input_error(
+          fmt::format("invalid --{}: the column name is empty", option));
+    }
+  }
 }
 
 void validate_options(const Options& options) {
@@ -150,6 +202,37 @@ double sum_of_products(const std::vector<double>& a,
   return sum;
 }
 
+/// Builds the loss J(w) = sum((z - w*x)^2) on the tape.
+adjoint::Var<double> squared_error(const Samples& samples,
+                                   const adjoint::Var<double>& w) {
+  adjoint::Var<double> sum;
+  for (std::size_t i = 0; i < samples.x.size(); ++i) {
+    sum += square(samples.z[i] - w * samples.x[i]);
+  }
+  return sum;
+}
+
+/// Raises input_error if J or dJ/dw is not finite at w0. No learning rate
+/// can start from there, so the run would report a divergence that the
+/// learning rate did not cause.
+void check_starting_point(const Samples& samples, double w0) {
+  const adjoint::Var<double> w{w0};
+  const adjoint::Var<double> loss = squared_error(samples, w);
+  loss.backward();
+  std::string quantity;
+  if (!std::isfinite(loss.value())) {
+    quantity = "the loss";
+  } else if (!std::isfinite(w.grad())) {
+    quantity = "the gradient dJ/dw";
+  } else {
+    return;
+  }
+  throw input_error(fmt::format(
+      "{} is not finite at the starting point w0 = {}: the data or w0 are "
+      "too large for double; rescale them",
+      quantity, w0));
+}
+
 struct Outcome {
   adjoint::optim::MinimizeResult<double> result;
   double w;
@@ -160,23 +243,17 @@ struct Outcome {
 Outcome run(const Samples& samples, const Options& options,
             gradient_descent::TraceFile& trace) {
   adjoint::Var<double> w{options.w0};
-  auto loss = [&] {
-    adjoint::Var<double> sum;
-    for (std::size_t i = 0; i < samples.x.size(); ++i) {
-      sum += square(samples.z[i] - w * samples.x[i]);
-    }
-    return sum;
-  };
+  auto loss = [&] { return squared_error(samples, w); };
 
   adjoint::optim::GradientDescent<double> optimizer({w}, options.learning_rate);
   adjoint::optim::StopCriteria criteria;
   criteria.gradient_tolerance = options.tolerance;
   criteria.max_steps = static_cast<std::size_t>(options.max_steps);
 
-  fmt::print("{:>5}  {:>20}  {:>20}  {:>20}\n", "step", "w", "J(w)", "dJ/dw");
+  print_output("{:>5}  {:>20}  {:>20}  {:>20}\n", "step", "w", "J(w)", "dJ/dw");
   auto observe = [&](std::size_t step, double value) {
-    fmt::print("{:>5}  {:>20.10g}  {:>20.10g}  {:>20.10g}\n", step, w.value(),
-               value, w.grad());
+    print_output("{:>5}  {:>20.10g}  {:>20.10g}  {:>20.10g}\n", step, w.value(),
+                 value, w.grad());
     trace.write_row(step, w.value(), value, w.grad());
   };
   const auto result =
@@ -191,12 +268,12 @@ int report(const Outcome& outcome, const Options& options,
   const StopReason reason = outcome.result.reason;
   const std::size_t steps = outcome.result.steps;
   if (adjoint::optim::converged(reason)) {
-    fmt::print("converged after {} steps: |dJ/dw| <= {}, w = {}\n", steps,
-               options.tolerance, outcome.w);
+    print_output("converged after {} steps: |dJ/dw| <= {}, w = {}\n", steps,
+                 options.tolerance, outcome.w);
     return exit_converged;
   }
   if (adjoint::optim::diverged(reason)) {
-    fmt::print(
+    print_output(
         "diverged at step {} because {}. The learning rate {} is too large, "
         "since gradient descent on this loss is stable only for "
         "lr < 1/sum(x^2) = {:#.3g}\n",
@@ -204,7 +281,7 @@ int report(const Outcome& outcome, const Options& options,
         stable_limit);
     return exit_diverged;
   }
-  fmt::print(
+  print_output(
       "did not converge within {} steps (--max-steps): w = {}, |dJ/dw| = {} "
       "> {}\n",
       steps, outcome.w, std::abs(outcome.gradient), options.tolerance);
@@ -226,13 +303,19 @@ int fit(const Options& options) {
     throw input_error(fmt::format("{}: sum(x^2) overflows; rescale x", source));
   }
 
-  gradient_descent::TraceFile trace(options.trace);
-  fmt::print(
+  check_starting_point(samples, options.w0);
+
+  gradient_descent::TraceFile trace(options.trace, options.data);
+  print_output(
       "{} points from {}; the minimum is at w* = sum(x*z)/sum(x^2) = {}\n",
       samples.x.size(), source, sum_of_products(samples.x, samples.z) / sum_xx);
   const Outcome outcome = run(samples, options, trace);
+  const int status = report(outcome, options, 1 / sum_xx);
+  // The trace replaces an existing file only after all output succeeded,
+  // so that any error leaves that file unchanged.
+  flush_output();
   trace.commit();
-  return report(outcome, options, 1 / sum_xx);
+  return status;
 }
 
 }  // namespace
@@ -240,7 +323,10 @@ int fit(const Options& options) {
 int main(int argc, char** argv) {
   try {
     const std::optional<Options> options = parse_options(argc, argv);
-    if (!options) return exit_converged;
+    if (!options) {
+      flush_output();
+      return exit_converged;
+    }
     return fit(*options);
   } catch (const po::error& error) {
     fmt::print(stderr,
