@@ -65,8 +65,8 @@ struct LeafState {
   std::uint32_t references = 1;
 };
 
-// Out of line so that GCC's -Wuse-after-free, which cannot follow the
-// reference count through inlined destructors, sees no delete.
+// Out of line because GCC's -Wuse-after-free cannot follow the reference
+// count through inlined destructors and would report a false use after free.
 template <class T>
 [[gnu::noinline]] void destroy(LeafState<T>* leaf) {
   delete leaf;
@@ -77,11 +77,11 @@ void release(LeafState<T>* leaf) {
   if (--leaf->references == 0) destroy(leaf);
 }
 
-/// Whether `x` is finite and not smaller in magnitude than the smallest
-/// normal T. A fused partial must be: when the product of two partials
-/// overflows or underflows, the two records stay apart, so that the sweep
-/// multiplies them into the adjoint one at a time, as it would without
-/// fusion (1e200 * 1e200 * 1e-300 then gives 1e100, not inf).
+/// Returns whether `x` is finite and at least the smallest normal T in
+/// magnitude. Every fused partial must be. When the product of two partials
+/// overflows or underflows, the two records stay apart, so the sweep
+/// multiplies them into the adjoint one at a time, as without fusion
+/// (1e200 * 1e200 * 1e-300 then gives 1e100, not inf).
 template <class T>
 bool is_normal(const T& x) {
   using std::abs;
