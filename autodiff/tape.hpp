@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -89,6 +90,18 @@ bool is_normal(const T& x) {
   return isfinite(x) && !(abs(x) < std::numeric_limits<T>::min());
 }
 
+/// A tensor operation on the tape. The sweep calls backward() once, after
+/// every operation recorded later has run, with the adjoint array of the
+/// tape's scalar nodes; release() drops what backward() needed (saved
+/// tensors) when the graph is released.
+template <class T>
+class TensorRecord {
+ public:
+  virtual ~TensorRecord() = default;
+  virtual void backward(T* scalar_adjoints) = 0;
+  virtual void release() noexcept = 0;
+};
+
 enum PartialKind : std::uint32_t { general = 0, plus_one = 1, minus_one = 2 };
 
 inline constexpr std::uint32_t kind_bits = 2;
@@ -109,7 +122,10 @@ class Tape {
   Tape() { offsets_.push_back(0); }
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
-  ~Tape() { release_leaves(); }
+  ~Tape() {
+    release_leaves();
+    release_tensor_records();
+  }
 
   /// Returns the calling thread's tape for scalar type T.
   static Tape& active() {
@@ -138,6 +154,7 @@ class Tape {
     codes_.clear();
     partials_.clear();
     release_leaves();
+    release_tensor_records();
     epoch_ = detail::next_epoch();
   }
 
@@ -198,6 +215,22 @@ class Tape {
       Var<T>& expiring, const T& factor, std::uint32_t extra_index,
       const T& extra_partial);
 
+  /// Appends a tensor operation. It runs in the sweep after every scalar
+  /// node recorded from now on and before every earlier one, so it may read
+  /// the adjoint of a scalar node recorded just before it and add to the
+  /// adjoints of any earlier node.
+  void record_tensor(std::shared_ptr<detail::TensorRecord<T>> record) {
+    tensor_records_.push_back(
+        {static_cast<std::uint32_t>(size()), std::move(record)});
+  }
+
+  /// Makes room for one more tensor operation, so that record_tensor()
+  /// cannot fail.
+  void reserve_tensor_record() { detail::reserve_extra(tensor_records_, 1); }
+
+  /// Number of tensor operations recorded since the last clear.
+  std::size_t tensor_records() const { return tensor_records_.size(); }
+
   /// Runs the reverse sweep from node `root` (seeded with adjoint 1) and
   /// adds the result to the gradient of every parameter in the graph.
   void sweep(std::uint32_t root);
@@ -247,6 +280,11 @@ class Tape {
 
   bool rebuild_last(std::size_t begin, const T& factor);
 
+  void release_tensor_records() noexcept {
+    for (TensorEntry& entry : tensor_records_) entry.record->release();
+    tensor_records_.clear();
+  }
+
   void release_leaves() {
     for (const LeafEntry& entry : leaves_) {
       // Forget the node so that a later tape whose epoch comes round to
@@ -265,12 +303,19 @@ class Tape {
     std::uint32_t node;
   };
 
+  // A tensor operation and the number of scalar nodes recorded before it.
+  struct TensorEntry {
+    std::uint32_t after;
+    std::shared_ptr<detail::TensorRecord<T>> record;
+  };
+
   detail::AppendBuffer<std::uint32_t> offsets_;
   detail::AppendBuffer<std::uint32_t> codes_;
   detail::TapeArray<T> partials_;
   // Parameters used in the current graph, in the order of their nodes. The
   // tape holds a reference to each so that none is freed before backward().
   std::vector<LeafEntry> leaves_;
+  std::vector<TensorEntry> tensor_records_;
   // Adjoints by node index. Every entry is zero outside sweep(), so a sweep
   // only grows the array and never clears it.
   std::vector<T> adjoints_;
@@ -290,38 +335,52 @@ void Tape<T>::sweep(std::uint32_t root) {
   std::size_t code = codes_.size();
   std::size_t partial = partials_.size();
   std::size_t leaf = leaves_.size();
-  for (std::size_t node = size(); node-- > 0;) {
-    const std::size_t begin = offsets[node];
-    const T adjoint = adjoints[node];
-    adjoints[node] = T(0);
-    if (begin == code) {
-      // A node without operands is a parameter, or an operation whose every
-      // partial was zero.
-      if (leaf > 0 && leaves_[leaf - 1].node == node) {
-        leaves_[--leaf].leaf->grad += adjoint;
+  // Tensor operations recorded after the root's node cannot receive a
+  // gradient from it.
+  std::size_t record = tensor_records_.size();
+  while (record > 0 && tensor_records_[record - 1].after > root + 1) --record;
+  std::size_t node = size();
+  for (;;) {
+    // Scalar nodes down to the next tensor operation, then that operation.
+    const std::size_t stop = record > 0 ? tensor_records_[record - 1].after : 0;
+    while (node > stop) {
+      --node;
+      const std::size_t begin = offsets[node];
+      const T adjoint = adjoints[node];
+      adjoints[node] = T(0);
+      if (begin == code) {
+        // A node without operands is a parameter, the result of a tensor
+        // reduction, or an operation whose every partial was zero.
+        if (leaf > 0 && leaves_[leaf - 1].node == node) {
+          leaves_[--leaf].leaf->grad += adjoint;
+        }
+        continue;
       }
-      continue;
+      if (adjoint == T(0)) {
+        // Nothing to propagate, but the partial cursor must still move past
+        // this node's general operands.
+        for (; code > begin; --code) {
+          if ((codes[code - 1] & detail::kind_mask) == detail::general) {
+            --partial;
+          }
+        }
+        continue;
+      }
+      do {
+        const std::uint32_t word = codes[--code];
+        T& target = adjoints[word >> detail::kind_bits];
+        const std::uint32_t kind = word & detail::kind_mask;
+        if (kind == detail::general) {
+          target += adjoint * partials[--partial];
+        } else if (kind == detail::plus_one) {
+          target += adjoint;
+        } else {
+          target -= adjoint;
+        }
+      } while (code > begin);
     }
-    if (adjoint == T(0)) {
-      // Nothing to propagate, but the partial cursor must still move past
-      // this node's general operands.
-      for (; code > begin; --code) {
-        if ((codes[code - 1] & detail::kind_mask) == detail::general) --partial;
-      }
-      continue;
-    }
-    do {
-      const std::uint32_t word = codes[--code];
-      T& target = adjoints[word >> detail::kind_bits];
-      const std::uint32_t kind = word & detail::kind_mask;
-      if (kind == detail::general) {
-        target += adjoint * partials[--partial];
-      } else if (kind == detail::plus_one) {
-        target += adjoint;
-      } else {
-        target -= adjoint;
-      }
-    } while (code > begin);
+    if (record == 0) break;
+    tensor_records_[--record].record->backward(adjoints);
   }
 }
 

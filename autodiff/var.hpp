@@ -94,6 +94,13 @@ class Var {
     return Var(std::move(value), index, epoch);
   }
 
+  /// Makes an intermediate node that no later operation folds into. A
+  /// tensor reduction returns one, because its tensor record reads the
+  /// node's adjoint, which must stay the adjoint of the reduction itself.
+  static Var pinned_node(T value, std::uint32_t index, std::uint32_t epoch) {
+    return Var(std::move(value), index | shared_bit, epoch);
+  }
+
   const T& value() const { return leaf_ ? leaf_->value : value_; }
 
   bool is_leaf() const { return leaf_ != nullptr; }

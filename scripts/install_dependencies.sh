@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(g++ cmake make libboost-dev libboost-test-dev
-          libboost-program-options-dev libfmt-dev)
+          libboost-program-options-dev libfmt-dev libopenblas-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libbenchmark-dev)
 fi

@@ -10,10 +10,14 @@
 // These follow PyTorch's pow_backward: at a zero base, d/dx is 0 for p > 1,
 // 1 for p == 1, 0 for p == 0 and +inf for 0 < p < 1; d/dp is 0 rather than
 // 0 * log(0). A negative base gives d/dp = NaN because log(x) is not real.
+//
+// The tensor overloads apply the same rules element by element, with NumPy
+// broadcasting between base and exponent.
 
 #include <cmath>
 #include <utility>
 
+#include "autodiff/elementwise.hpp"
 #include "autodiff/node.hpp"
 
 namespace adjoint {
@@ -85,6 +89,64 @@ Var<ScalarOf<V>> sqrt(V&& x) {
   using T = ScalarOf<V>;
   const T root = sqrt(x.value());
   return make_node<T>("sqrt", root, {std::forward<V>(x), T(T(1) / (2 * root))});
+}
+
+template <class T>
+Tensor<T> pow(const Tensor<T>& x, const std::type_identity_t<T>& p) {
+  return map<T>(
+      "pow", x,
+      [p](const T& v) {
+        using std::pow;
+        return T(pow(v, p));
+      },
+      [p](const T& v, const T&) { return detail::pow_partial_base(v, p); });
+}
+
+template <class T>
+Tensor<T> pow(const Tensor<T>& x, const Tensor<T>& p) {
+  return zip<T>(
+      "pow", x, p,
+      [](const T& v, const T& e) {
+        using std::pow;
+        return T(pow(v, e));
+      },
+      [](const T& v, const T& e, const T&) {
+        return detail::pow_partial_base(v, e);
+      },
+      [](const T& v, const T& e, const T& y) {
+        return detail::pow_partial_exponent(v, e, y);
+      });
+}
+
+template <class T>
+Tensor<T> pow(const std::type_identity_t<T>& x, const Tensor<T>& p) {
+  return map<T>(
+      "pow", p,
+      [x](const T& e) {
+        using std::pow;
+        return T(pow(x, e));
+      },
+      [x](const T& e, const T& y) {
+        return detail::pow_partial_exponent(T(x), e, y);
+      });
+}
+
+template <class T>
+Tensor<T> square(const Tensor<T>& x) {
+  return map<T>(
+      "square", x, [](const T& v) { return T(v * v); },
+      [](const T& v, const T&) { return T(2 * v); });
+}
+
+template <class T>
+Tensor<T> sqrt(const Tensor<T>& x) {
+  return map<T>(
+      "sqrt", x,
+      [](const T& v) {
+        using std::sqrt;
+        return T(sqrt(v));
+      },
+      [](const T&, const T& root) { return T(T(1) / (2 * root)); });
 }
 
 }  // namespace adjoint
