@@ -436,14 +436,22 @@ class Tensor {
   /// its values (zero_grad() and later backward() calls change them).
   Tensor grad() const {
     check_leaf("grad");
+    const std::span<const T> values = grad_values();
+    return Tensor(std::make_shared<detail::TensorState<T>>(
+        shape(), const_cast<T*>(values.data()), state_));
+  }
+
+  /// The gradient of a parameter in row-major order (zeros before the
+  /// first backward()).
+  std::span<const T> grad_values() const {
+    check_leaf("grad_values");
     detail::TensorState<T>& s = *state_;
     if (!s.has_grad) {
       s.grad = detail::Buffer<T>(s.size);
       std::fill_n(s.grad.data(), s.size, T(0));
       s.has_grad = true;
     }
-    return Tensor(std::make_shared<detail::TensorState<T>>(
-        s.shape, s.grad.data(), state_));
+    return {s.grad.data(), s.size};
   }
 
   /// Sets the gradient of a parameter to zero.

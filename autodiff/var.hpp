@@ -4,6 +4,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <span>
 #include <utility>
 
 #include "autodiff/error.hpp"
@@ -127,6 +128,19 @@ class Var {
   void set_value(T value) {
     check_leaf("set_value");
     leaf_->value = std::move(value);
+  }
+
+  /// The value of a parameter as an array of one element, so that an
+  /// optimizer can treat Var and Tensor parameters alike.
+  std::span<T> mutable_values() {
+    check_leaf("mutable_values");
+    return {&leaf_->value, 1};
+  }
+
+  /// The gradient of a parameter as an array of one element.
+  std::span<const T> grad_values() const {
+    check_leaf("grad_values");
+    return {&leaf_->grad, 1};
   }
 
   /// Returns this node's value as a constant.

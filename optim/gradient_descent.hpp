@@ -14,7 +14,7 @@ namespace adjoint::optim {
 template <class T>
 class GradientDescent : public Optimizer<T> {
  public:
-  GradientDescent(std::vector<Var<T>> parameters, T learning_rate)
+  GradientDescent(std::vector<Parameter<T>> parameters, T learning_rate)
       : Optimizer<T>(std::move(parameters)),
         learning_rate_(std::move(learning_rate)) {
     check_learning_rate(learning_rate_);
@@ -29,8 +29,12 @@ class GradientDescent : public Optimizer<T> {
 
  protected:
   void update() override {
-    for (Var<T>& p : this->mutable_parameters()) {
-      p.set_value(T(p.value() - learning_rate_ * p.grad()));
+    for (Parameter<T>& p : this->mutable_parameters()) {
+      const std::span<T> values = p.values();
+      const std::span<const T> grad = p.grad();
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        values[i] -= learning_rate_ * grad[i];
+      }
     }
   }
 

@@ -84,7 +84,9 @@ template <class T>
 T gradient_norm(const Optimizer<T>& optimizer) {
   using std::sqrt;
   T sum(0);
-  for (const Var<T>& p : optimizer.parameters()) sum += p.grad() * p.grad();
+  for (const Parameter<T>& p : optimizer.parameters()) {
+    for (const T& g : p.grad()) sum += g * g;
+  }
   return sqrt(sum);
 }
 
@@ -132,12 +134,17 @@ MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
     }
 
     before.clear();
-    for (const Var<T>& p : optimizer.parameters()) before.push_back(p.value());
+    for (Parameter<T> p : optimizer.parameters()) {
+      for (const T& v : p.values()) before.push_back(v);
+    }
     optimizer.step();
     last_step_size = T(0);
-    for (std::size_t i = 0; i < before.size(); ++i) {
-      const T moved = abs(T(optimizer.parameters()[i].value() - before[i]));
-      if (!(moved <= last_step_size)) last_step_size = moved;
+    std::size_t i = 0;
+    for (Parameter<T> p : optimizer.parameters()) {
+      for (const T& v : p.values()) {
+        const T moved = abs(T(v - before[i++]));
+        if (!(moved <= last_step_size)) last_step_size = moved;
+      }
     }
     previous = value;
   }
