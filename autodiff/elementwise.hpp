@@ -146,6 +146,23 @@ Tensor<T> zip(const char* operation, const Tensor<T>& a, const Tensor<T>& b,
   return make_tensor_node<T>(
       operation, detail::zip_values(operation, a, b, value), {a, b},
       [a, b, da, db](TensorGrad<T>& grad, Backward<T>& backward) {
+        if (a.shape() == b.shape()) {
+          // No broadcasting: add to each gradient in place.
+          const T* pa = a.data();
+          const T* pb = b.data();
+          const T* y = grad.result();
+          if (a.requires_grad()) {
+            backward.add_each(a, [&](std::size_t i) {
+              return detail::times(grad[i], da(pa[i], pb[i], y[i]));
+            });
+          }
+          if (b.requires_grad()) {
+            backward.add_each(b, [&](std::size_t i) {
+              return detail::times(grad[i], db(pa[i], pb[i], y[i]));
+            });
+          }
+          return;
+        }
         if (a.requires_grad()) {
           backward.add(a, detail::zip_grad(grad, a, b, true, da));
         }

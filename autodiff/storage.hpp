@@ -16,12 +16,12 @@
 #include <new>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 namespace adjoint {
 namespace detail {
 
-/// Free blocks by size class (powers of two), per thread.
+/// Free blocks by size class (powers of two of at least 64 bytes), per
+/// thread, each class a linked list threaded through the free blocks.
 class BufferCache {
  public:
   static constexpr std::size_t alignment = 64;
@@ -51,10 +51,8 @@ class BufferCache {
 
   void* allocate(std::size_t bytes) {
     const std::size_t size_class = class_of(bytes);
-    std::vector<void*>& blocks = free_[size_class];
-    if (!blocks.empty()) {
-      void* block = blocks.back();
-      blocks.pop_back();
+    if (void* block = free_[size_class]) {
+      free_[size_class] = *static_cast<void**>(block);
       cached_bytes_ -= class_bytes(size_class);
       return block;
     }
@@ -65,25 +63,24 @@ class BufferCache {
   void deallocate(void* block, std::size_t bytes) noexcept {
     const std::size_t size_class = class_of(bytes);
     const std::size_t size = class_bytes(size_class);
-    if (cached_bytes_ + size <= max_cached_bytes) {
-      try {
-        free_[size_class].push_back(block);
-        cached_bytes_ += size;
-        return;
-      } catch (const std::bad_alloc&) {
-        // Fall through and free the block instead of caching it.
-      }
+    if (cached_bytes_ + size > max_cached_bytes) {
+      ::operator delete(block, std::align_val_t{alignment});
+      return;
     }
-    ::operator delete(block, std::align_val_t{alignment});
+    // A free block holds the link to the next free block of its class.
+    *static_cast<void**>(block) = free_[size_class];
+    free_[size_class] = block;
+    cached_bytes_ += size;
   }
 
   /// Returns every cached block to the system.
   void release() noexcept {
-    for (std::vector<void*>& blocks : free_) {
-      for (void* block : blocks) {
-        ::operator delete(block, std::align_val_t{alignment});
+    for (void*& head : free_) {
+      while (head != nullptr) {
+        void* next = *static_cast<void**>(head);
+        ::operator delete(head, std::align_val_t{alignment});
+        head = next;
       }
-      blocks.clear();
     }
     cached_bytes_ = 0;
   }
@@ -101,7 +98,7 @@ class BufferCache {
     return std::size_t{1} << size_class;
   }
 
-  std::array<std::vector<void*>, 64> free_;
+  std::array<void*, 64> free_{};  // heads of the free lists by class
   std::size_t cached_bytes_ = 0;
 };
 
@@ -116,6 +113,31 @@ inline void deallocate_block(void* block, std::size_t bytes) noexcept {
     ::operator delete(block, std::align_val_t{BufferCache::alignment});
   }
 }
+
+/// Allocator for std::allocate_shared that takes its blocks from the
+/// thread's BufferCache. Graph nodes are allocated and freed by the hundred
+/// per training step, all at once when the graph is released, which is the
+/// pattern that makes malloc's small per-size caches overflow.
+template <class U>
+struct CacheAllocator {
+  using value_type = U;
+
+  CacheAllocator() = default;
+  template <class V>
+  CacheAllocator(const CacheAllocator<V>&) noexcept {}
+
+  U* allocate(std::size_t n) {
+    return static_cast<U*>(allocate_block(n * sizeof(U)));
+  }
+  void deallocate(U* block, std::size_t n) noexcept {
+    deallocate_block(block, n * sizeof(U));
+  }
+
+  template <class V>
+  bool operator==(const CacheAllocator<V>&) const noexcept {
+    return true;
+  }
+};
 
 /// An owned array of `size` elements. For trivially copyable T the memory
 /// comes from the thread's BufferCache and the elements start uninitialized,

@@ -137,6 +137,28 @@ void accumulate(TensorState<T>& target, Buffer<T>&& grad) {
   }
 }
 
+/// Adds value(i) to element i of the gradient of `target`, in place where
+/// that gradient already has storage.
+template <class T, class Value>
+void accumulate_each(TensorState<T>& target, const Value& value) {
+  const std::size_t n = target.size;
+  T* to = nullptr;
+  if (target.role == Role::parameter && target.has_grad) {
+    to = target.grad.data();
+  } else if (target.role == Role::intermediate &&
+             target.pending.state == Pending<T>::dense) {
+    to = target.pending.values.data();
+  }
+  if (to != nullptr) {
+    for (std::size_t i = 0; i < n; ++i) to[i] += value(i);
+    return;
+  }
+  if (target.role == Role::constant) return;
+  Buffer<T> values(n);
+  for (std::size_t i = 0; i < n; ++i) values[i] = value(i);
+  accumulate(target, std::move(values));
+}
+
 /// Adds `value` to every element of the gradient of `target`.
 template <class T>
 void accumulate_uniform(TensorState<T>& target, const T& value) {
@@ -254,6 +276,11 @@ class Backward {
 
   /// Adds `value` to every element of the gradient of `input`.
   void add_uniform(const Tensor<T>& input, const T& value);
+
+  /// Adds value(i) to element i of the gradient of `input`, without a
+  /// temporary buffer where that gradient already has storage.
+  template <class Value>
+  void add_each(const Tensor<T>& input, const Value& value);
 
   /// Adds the output gradient `grad` (or its negation) to the gradient of
   /// `input`, summed over the dimensions along which `input` was broadcast
@@ -538,6 +565,12 @@ void Backward<T>::add(const Tensor<T>& input, detail::Buffer<T>&& grad) {
 }
 
 template <class T>
+template <class Value>
+void Backward<T>::add_each(const Tensor<T>& input, const Value& value) {
+  detail::accumulate_each(input.state(), value);
+}
+
+template <class T>
 void Backward<T>::add_uniform(const Tensor<T>& input, const T& value) {
   detail::accumulate_uniform(input.state(), value);
 }
@@ -579,7 +612,15 @@ void Backward<T>::add_reduced(const Tensor<T>& input, TensorGrad<T>& grad,
       add_uniform(input, negate ? T(-grad.fill()) : grad.fill());
       return;
     }
-    detail::Buffer<T> values = may_take ? grad.take() : grad.copy();
+    if (!may_take) {
+      if (negate) {
+        add_each(input, [&grad](std::size_t i) { return T(-grad[i]); });
+      } else {
+        add_each(input, [&grad](std::size_t i) { return grad[i]; });
+      }
+      return;
+    }
+    detail::Buffer<T> values = grad.take();
     if (negate) {
       for (T& v : values) v = -v;
     }
@@ -630,17 +671,20 @@ Tensor<T> record_tensor_op(TensorState<T>&& output, Rule&& rule) {
   Tape<T>& tape = Tape<T>::active();
   tape.reserve_tensor_record();
   using Op = TensorOp<T, std::decay_t<Rule>>;
-  auto op = std::make_shared<Op>(std::move(output),
-                                 std::decay_t<Rule>(std::forward<Rule>(rule)));
+  std::shared_ptr<Op> op = std::allocate_shared<Op>(
+      CacheAllocator<Op>(), std::move(output),
+      std::decay_t<Rule>(std::forward<Rule>(rule)));
   op->state.role = Role::intermediate;
   op->state.epoch = tape.epoch();
-  tape.record_tensor(op);
-  return Tensor<T>(std::shared_ptr<TensorState<T>>(op, &op->state));
+  Tensor<T> result(std::shared_ptr<TensorState<T>>(op, &op->state));
+  tape.record_tensor(std::move(op));
+  return result;
 }
 
 template <class T>
 Tensor<T> constant_tensor(TensorState<T>&& output) {
-  return Tensor<T>(std::make_shared<TensorState<T>>(std::move(output)));
+  return Tensor<T>(std::allocate_shared<TensorState<T>>(
+      CacheAllocator<TensorState<T>>(), std::move(output)));
 }
 
 }  // namespace detail
@@ -692,7 +736,9 @@ Var<T> make_scalar_node(
   tape.reserve_record(0);
   tape.reserve_tensor_record();
   const std::uint32_t node = static_cast<std::uint32_t>(tape.size());
-  auto op = std::make_shared<Op>(node, std::decay_t<Rule>(std::forward<Rule>(rule)));
+  auto op = std::allocate_shared<Op>(
+      detail::CacheAllocator<Op>(), node,
+      std::decay_t<Rule>(std::forward<Rule>(rule)));
   tape.finish_node();
   tape.record_tensor(std::move(op));
   return Var<T>::pinned_node(std::move(value), node, tape.epoch());
@@ -705,7 +751,7 @@ Tensor<T> as_tensor(const Var<T>& x) {
   detail::TensorState<T> output{Shape{}};
   output.data[0] = x.value();
   if (!x.requires_grad() || !is_grad_enabled()) {
-    return Tensor<T>(std::make_shared<detail::TensorState<T>>(std::move(output)));
+    return detail::constant_tensor(std::move(output));
   }
   const std::uint32_t node = Tape<T>::active().resolve(x, "as_tensor");
   return detail::record_tensor_op(
