@@ -5,31 +5,29 @@
 // 1 - 2 * lr * sum(x^2) every step, so it converges for
 // 0 < lr < 1 / sum(x^2) and diverges above. See examples/README.md.
 
-#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <optional>
 #include <sstream>
-#include <stdexcept>
 #include <string>
-#include <system_error>
-#include <utility>
+#include <string_view>
 #include <vector>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include "autodiff/autodiff.hpp"
-#include "csv.hpp"
+#include "common/csv.hpp"
+#include "common/output_file.hpp"
+#include "common/stdout.hpp"
 #include "optim/optim.hpp"
-#include "trace_file.hpp"
 
 namespace po = boost::program_options;
-using gradient_descent::input_error;
-using gradient_descent::Samples;
+using examples::flush_output;
+using examples::input_error;
+using examples::print_output;
 
 namespace {
 
@@ -37,6 +35,12 @@ constexpr int exit_converged = 0;
 constexpr int exit_invalid_input = 1;
 constexpr int exit_not_converged = 2;
 constexpr int exit_diverged = 3;
+
+/// Paired samples of the input x and the target z.
+struct Samples {
+  std::vector<double> x;
+  std::vector<double> z;
+};
 
 struct Options {
   std::string data;
@@ -57,34 +61,6 @@ Exit status: 0 converged, 1 invalid input or option, or a failed write of
 the output or trace, 2 no convergence within --max-steps, 3 diverged (the
 learning rate is too large).
 )";
-
-/// Returns the error for a failed write to stdout, such as to a full disk or
-/// a closed pipe. `error` is an errno value, or 0 when it is unknown.
-std::runtime_error output_error(int error) {
-  return std::runtime_error(
-      fmt::format("cannot write the output: {}",
-                  error != 0 ? std::strerror(error) : "unknown error"));
-}
-
-/// Prints to stdout like fmt::print. Raises output_error() when the write
-/// fails.
-template <class... Args>
-void print_output(fmt::format_string<Args...> format, Args&&... args) {
-  try {
-    fmt::print(format, std::forward<Args>(args)...);
-  } catch (const std::system_error& error) {
-    throw output_error(error.code().value());
-  }
-}
-
-/// Writes the buffered output. Raises output_error() if that or any earlier
-/// write to stdout failed.
-void flush_output() {
-  errno = 0;
-  const bool flush_failed = std::fflush(stdout) != 0;
-  const int error = errno;
-  if (flush_failed || std::ferror(stdout) != 0) throw output_error(error);
-}
 
 void reject_empty_values(const po::variables_map& values);
 void validate_options(const Options& options);
@@ -181,6 +157,35 @@ void validate_options(const Options& options) {
   }
 }
 
+/// Reads the columns `x_column` and `z_column` of the CSV file at `path`.
+/// Raises input_error for an unreadable or empty file, a missing column, a
+/// row whose field count differs from the header's, or a value that is not
+/// a finite number.
+Samples read_csv_columns(const std::string& path, const std::string& x_column,
+                         const std::string& z_column) {
+  constexpr std::string_view advice =
+      "name the column with --x-column or --z-column";
+  Samples samples;
+  std::size_t x_index = 0;
+  std::size_t z_index = 0;
+  const auto on_header = [&](const std::vector<std::string>& header,
+                             const std::string& where) {
+    x_index = examples::find_column(header, x_column, where, advice);
+    z_index = examples::find_column(header, z_column, where, advice);
+  };
+  const auto on_row = [&](const std::vector<std::string>& fields,
+                          const std::string& where) {
+    samples.x.push_back(
+        examples::parse_number(fields[x_index], x_column, where));
+    samples.z.push_back(
+        examples::parse_number(fields[z_index], z_column, where));
+  };
+  examples::read_csv(
+      path, fmt::format("naming the columns {} and {}", x_column, z_column),
+      on_header, on_row);
+  return samples;
+}
+
 /// Returns the samples of --data, or the built-in ones on z = 2x.
 Samples load_samples(const Options& options) {
   if (options.data.empty()) {
@@ -191,8 +196,7 @@ Samples load_samples(const Options& options) {
     }
     return samples;
   }
-  return gradient_descent::read_csv_columns(options.data, options.x_column,
-                                            options.z_column);
+  return read_csv_columns(options.data, options.x_column, options.z_column);
 }
 
 double sum_of_products(const std::vector<double>& a,
@@ -241,7 +245,7 @@ struct Outcome {
 
 /// Runs gradient descent and prints one row per step.
 Outcome run(const Samples& samples, const Options& options,
-            gradient_descent::TraceFile& trace) {
+            examples::OutputFile& trace) {
   adjoint::Var<double> w{options.w0};
   auto loss = [&] { return squared_error(samples, w); };
 
@@ -254,7 +258,8 @@ Outcome run(const Samples& samples, const Options& options,
   auto observe = [&](std::size_t step, double value) {
     print_output("{:>5}  {:>20.10g}  {:>20.10g}  {:>20.10g}\n", step, w.value(),
                  value, w.grad());
-    trace.write_row(step, w.value(), value, w.grad());
+    // `{}` prints the shortest text that reads back as the same double.
+    trace.write(fmt::format("{},{},{},{}\n", step, w.value(), value, w.grad()));
   };
   const auto result =
       adjoint::optim::minimize(optimizer, loss, criteria, observe);
@@ -305,7 +310,9 @@ int fit(const Options& options) {
 
   check_starting_point(samples, options.w0);
 
-  gradient_descent::TraceFile trace(options.trace, options.data);
+  examples::OutputFile trace(options.trace, options.data,
+                             {.option = "--trace", .content = "trace"});
+  trace.write("step,w,loss,gradient\n");
   print_output(
       "{} points from {}; the minimum is at w* = sum(x*z)/sum(x^2) = {}\n",
       samples.x.size(), source, sum_of_products(samples.x, samples.z) / sum_xx);
@@ -322,6 +329,7 @@ int fit(const Options& options) {
 
 int main(int argc, char** argv) {
   try {
+    examples::check_stdout_open();
     const std::optional<Options> options = parse_options(argc, argv);
     if (!options) {
       flush_output();

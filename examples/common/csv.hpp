@@ -1,6 +1,6 @@
 #pragma once
 
-// Reads two numeric columns, chosen by header name, from a CSV file.
+// Reads and writes the CSV files of the example programs.
 //
 // The first non-blank line is the header. Fields are separated by commas and
 // may be quoted ("a,b", with "" for a literal quote) but may not span lines.
@@ -22,19 +22,13 @@
 
 #include <fmt/format.h>
 
-namespace gradient_descent {
+namespace examples {
 
 /// Error in an input file or option. The message names the file and line
 /// where one applies.
 class input_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-};
-
-/// Paired samples of the input x and the target z.
-struct Samples {
-  std::vector<double> x;
-  std::vector<double> z;
 };
 
 inline std::string_view trim(std::string_view text) {
@@ -86,10 +80,30 @@ inline std::vector<std::string> split_csv_line(std::string_view line,
   }
 }
 
+/// Formats `text` as one CSV field that split_csv_line() reads back as
+/// `text`: quoted when it is empty or contains a comma, a quote, a space
+/// or tab at either end, or a line break. A line break still makes a field
+/// that split_csv_line() cannot read, because fields may not span lines.
+inline std::string csv_field(std::string_view text) {
+  const bool plain = !text.empty() &&
+                     text.find_first_of(",\"\r\n") == std::string_view::npos &&
+                     trim(text).size() == text.size();
+  if (plain) return std::string(text);
+  std::string quoted = "\"";
+  for (const char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + '"';
+}
+
 /// Returns the index of `name` in the header, or raises input_error.
+/// `advice` ends the message for a missing column, such as "name the column
+/// with --x-column".
 inline std::size_t find_column(const std::vector<std::string>& header,
                                const std::string& name,
-                               const std::string& where) {
+                               const std::string& where,
+                               std::string_view advice) {
   std::size_t found = header.size();
   for (std::size_t i = 0; i < header.size(); ++i) {
     if (header[i] != name) continue;
@@ -100,10 +114,9 @@ inline std::size_t find_column(const std::vector<std::string>& header,
     found = i;
   }
   if (found == header.size()) {
-    throw input_error(fmt::format(
-        "{}: missing column \"{}\" in the header (columns: {}); name the "
-        "column with --x-column or --z-column",
-        where, name, fmt::join(header, ", ")));
+    throw input_error(
+        fmt::format("{}: missing column \"{}\" in the header (columns: {}); {}",
+                    where, name, fmt::join(header, ", "), advice));
   }
   return found;
 }
@@ -138,7 +151,7 @@ inline double parse_number(const std::string& field, const std::string& column,
     // from_chars reports overflow and underflow alike and leaves `value`
     // unset. strtod returns +-HUGE_VAL on overflow and 0 or a subnormal
     // number on underflow. It reads the same decimal syntax here, because
-    // this program never changes the C locale.
+    // the example programs never change the C locale.
     value = std::strtod(std::string(begin, end).c_str(), nullptr);
     if (std::isinf(value)) {
       throw input_error(fmt::format(
@@ -151,13 +164,18 @@ inline double parse_number(const std::string& field, const std::string& column,
   return value;
 }
 
-/// Reads the columns `x_column` and `z_column` of the CSV file at `path`.
-/// Raises input_error for an unreadable or empty file, a missing column, a
-/// row whose field count differs from the header's, or a value that is not
-/// a finite number.
-inline Samples read_csv_columns(const std::string& path,
-                                const std::string& x_column,
-                                const std::string& z_column) {
+/// Reads the CSV file at `path`. Calls `on_header(fields, where)` with the
+/// fields of the header line and then `on_row(fields, where)` with those of
+/// each data row. `where` is the "file:line" prefix for error messages.
+///
+/// Raises input_error for a directory, an unreadable file, a malformed
+/// quoted field, or a row whose field count differs from the header's. It
+/// also raises for a file without a header line, in a message that ends
+/// "expected a header line <header_description>", and for a file without
+/// data rows. The callbacks may raise input_error themselves.
+template <class OnHeader, class OnRow>
+void read_csv(const std::string& path, std::string_view header_description,
+              OnHeader&& on_header, OnRow&& on_row) {
   std::error_code ignored;
   if (std::filesystem::is_directory(path, ignored)) {
     throw input_error(fmt::format("{}: is a directory, not a CSV file", path));
@@ -170,10 +188,8 @@ inline Samples read_csv_columns(const std::string& path,
                     error != 0 ? std::strerror(error) : "unknown error"));
   }
 
-  Samples samples;
-  std::vector<std::string> header;
-  std::size_t x_index = 0;
-  std::size_t z_index = 0;
+  std::size_t header_size = 0;
+  std::size_t rows = 0;
   std::string line;
   for (std::size_t number = 1; std::getline(file, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -181,35 +197,32 @@ inline Samples read_csv_columns(const std::string& path,
     if (trim(line).empty()) continue;
 
     const std::string where = fmt::format("{}:{}", path, number);
-    std::vector<std::string> fields = split_csv_line(line, where);
-    if (header.empty()) {
-      header = std::move(fields);
-      x_index = find_column(header, x_column, where);
-      z_index = find_column(header, z_column, where);
+    const std::vector<std::string> fields = split_csv_line(line, where);
+    if (header_size == 0) {
+      header_size = fields.size();
+      on_header(fields, where);
       continue;
     }
-    if (fields.size() != header.size()) {
+    if (fields.size() != header_size) {
       throw input_error(
           fmt::format("{}: expected {} fields as in the header, found {}",
-                      where, header.size(), fields.size()));
+                      where, header_size, fields.size()));
     }
-    samples.x.push_back(parse_number(fields[x_index], x_column, where));
-    samples.z.push_back(parse_number(fields[z_index], z_column, where));
+    on_row(fields, where);
+    ++rows;
   }
   if (file.bad()) {
     throw input_error(fmt::format("{}: read error", path));
   }
-  if (header.empty()) {
-    throw input_error(fmt::format(
-        "{}: the file is empty; expected a header line naming the columns {} "
-        "and {}",
-        path, x_column, z_column));
+  if (header_size == 0) {
+    throw input_error(
+        fmt::format("{}: the file is empty; expected a header line {}", path,
+                    header_description));
   }
-  if (samples.x.empty()) {
+  if (rows == 0) {
     throw input_error(
         fmt::format("{}: no data rows after the header line", path));
   }
-  return samples;
 }
 
-}  // namespace gradient_descent
+}  // namespace examples
