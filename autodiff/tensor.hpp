@@ -849,9 +849,11 @@ Tensor<T> eye(std::size_t n) {
   return result;
 }
 
-/// A seedable source of random tensors. The same seed gives the same
-/// values on every platform: the engine is std::mt19937_64 and the
-/// distributions are computed here rather than by the standard library.
+/// A seedable source of random tensors. The engine is std::mt19937_64 and
+/// the distributions are computed here rather than by the standard library,
+/// whose distributions differ between implementations. So the same seed
+/// gives the same uniform values everywhere, and the same normal values
+/// wherever std::log, std::sin and std::cos round alike.
 class Generator {
  public:
   explicit Generator(std::uint64_t seed = 0) : engine_(seed) {}
