@@ -500,7 +500,16 @@ class Tensor {
   /// A constant that shares this tensor's values.
   Tensor detach() const {
     return Tensor(std::make_shared<detail::TensorState<T>>(
-        shape(), state_->data, state_));
+        shape(), state_->data, values_owner()));
+  }
+
+  /// The state that owns this tensor's values: the tensor itself, or the
+  /// tensor a view was taken from. Views refer to the owner rather than to
+  /// their input, so that a chain of views never makes a chain of owners
+  /// whose destruction would recurse.
+  std::shared_ptr<const void> values_owner() const {
+    if (state_->base) return state_->base;
+    return state_;
   }
 
   /// The shared state; for operations.

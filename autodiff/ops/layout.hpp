@@ -30,7 +30,7 @@ Tensor<T> view(const Tensor<T>& x, const Shape& shape, const char* operation) {
         "number of elements must stay the same",
         operation, shape, shape.numel(), x.shape(), x.numel()));
   }
-  TensorState<T> out(shape, const_cast<T*>(x.data()), x.state_ptr());
+  TensorState<T> out(shape, const_cast<T*>(x.data()), x.values_owner());
   return make_tensor_node<T>(
       operation, std::move(out), {x},
       [x](TensorGrad<T>& grad, Backward<T>& backward) {
