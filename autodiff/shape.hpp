@@ -55,7 +55,8 @@ class Shape {
   std::size_t operator[](std::size_t i) const { return dims_[i]; }
   std::size_t& operator[](std::size_t i) { return dims_[i]; }
 
-  /// Number of elements: the product of the extents, 1 for rank 0.
+  /// Number of elements: the product of the extents, 1 for rank 0. See
+  /// checked_numel() for a product that may overflow.
   std::size_t numel() const {
     std::size_t n = 1;
     for (std::size_t i = 0; i < rank_; ++i) n *= dims_[i];
@@ -87,6 +88,31 @@ class Shape {
   std::size_t rank_ = 0;
 };
 
+/// Returns the number of elements of `shape`, and raises
+/// std::invalid_argument naming `operation` when that number, or the bytes
+/// of as many elements of `element_size` bytes, does not fit in size_t.
+inline std::size_t checked_numel(const Shape& shape, std::size_t element_size,
+                                 const char* operation) {
+  std::size_t n = 1;
+  bool zero = false;
+  bool overflow = false;
+  for (std::size_t extent : shape) {
+    if (extent == 0) zero = true;
+    if (extent != 0 && n > std::numeric_limits<std::size_t>::max() / extent) {
+      overflow = true;
+    }
+    n *= extent;
+  }
+  if (zero) return 0;
+  if (overflow || n > std::numeric_limits<std::size_t>::max() / element_size) {
+    throw std::invalid_argument(fmt::format(
+        "{}: shape [{}] has more elements than memory can address; use "
+        "smaller extents",
+        operation, fmt::join(shape, ", ")));
+  }
+  return n;
+}
+
 /// Element strides of a contiguous row-major tensor of `shape`.
 inline std::array<std::size_t, Shape::max_rank> strides_of(const Shape& shape) {
   std::array<std::size_t, Shape::max_rank> strides{};
@@ -103,6 +129,12 @@ inline std::array<std::size_t, Shape::max_rank> strides_of(const Shape& shape) {
 inline std::size_t normalize_axis(std::ptrdiff_t axis, std::size_t rank,
                                   const char* operation) {
   const auto r = static_cast<std::ptrdiff_t>(rank);
+  if (rank == 0) {
+    throw std::invalid_argument(fmt::format(
+        "{}: axis {} given for a tensor of rank 0, which has no axes; "
+        "reshape it to [1] first",
+        operation, axis));
+  }
   if (axis < -r || axis >= r) {
     throw std::invalid_argument(fmt::format(
         "{}: axis {} is out of range for a tensor of rank {}; use an axis in "

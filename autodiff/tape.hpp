@@ -215,6 +215,10 @@ class Tape {
       Var<T>& expiring, const T& factor, std::uint32_t extra_index,
       const T& extra_partial);
 
+  /// Keeps later operations from folding into the node of `operand`, whose
+  /// adjoint a tensor record will read.
+  void pin(const Var<T>& operand) const;
+
   /// Appends a tensor operation. It runs in the sweep after every scalar
   /// node recorded from now on and before every earlier one, so it may read
   /// the adjoint of a scalar node recorded just before it and add to the

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -77,13 +78,17 @@ struct TensorState {
 
   /// A tensor of `s` with uninitialized values (value-initialized for types
   /// that are not trivially copyable).
-  explicit TensorState(const Shape& s) : shape(s), size(s.numel()), owned(size) {
+  explicit TensorState(const Shape& s)
+      : shape(s), size(checked_numel(s, sizeof(T), "Tensor")), owned(size) {
     data = owned.data();
   }
 
   /// A view of the values at `values`, which `owner` keeps alive.
   TensorState(const Shape& s, T* values, std::shared_ptr<const void> owner)
-      : shape(s), size(s.numel()), data(values), base(std::move(owner)) {}
+      : shape(s),
+        size(checked_numel(s, sizeof(T), "Tensor")),
+        data(values),
+        base(std::move(owner)) {}
 
   TensorState(TensorState&&) noexcept = default;
   TensorState& operator=(TensorState&&) noexcept = default;
@@ -402,18 +407,24 @@ class Tensor {
   explicit Tensor(std::shared_ptr<detail::TensorState<T>> state)
       : state_(std::move(state)) {}
 
-  const Shape& shape() const { return state_->shape; }
-  std::size_t rank() const { return state_->shape.rank(); }
-  std::size_t numel() const { return state_->size; }
+  const Shape& shape() const { return state().shape; }
+  std::size_t rank() const { return state().shape.rank(); }
+  std::size_t numel() const { return state().size; }
 
   /// The values in row-major order.
-  std::span<const T> values() const { return {state_->data, state_->size}; }
-  const T* data() const { return state_->data; }
+  std::span<const T> values() const { return {state().data, state().size}; }
+  const T* data() const { return state().data; }
 
   /// The element at the given indices, one per dimension. Raises
   /// std::invalid_argument for a wrong count or an index out of range.
   template <std::integral... I>
   const T& operator()(I... indices) const {
+    if (((indices < 0) || ...)) {
+      const long long list[] = {static_cast<long long>(indices)..., 0};
+      throw std::invalid_argument(fmt::format(
+          "Tensor: negative index in ({}) for shape {}; indices count from 0",
+          fmt::join(list, list + sizeof...(I), ", "), shape()));
+    }
     const std::size_t list[] = {static_cast<std::size_t>(indices)..., 0};
     return at(std::span<const std::size_t>(list, sizeof...(I)));
   }
@@ -435,7 +446,7 @@ class Tensor {
       }
       offset = offset * s[d] + indices[d];
     }
-    return state_->data[offset];
+    return state().data[offset];
   }
 
   /// The value of a tensor with exactly one element.
@@ -446,17 +457,17 @@ class Tensor {
           "needs exactly one",
           shape(), numel()));
     }
-    return state_->data[0];
+    return state().data[0];
   }
 
-  bool is_leaf() const { return state_->role == detail::Role::parameter; }
-  bool is_constant() const { return state_->role == detail::Role::constant; }
+  bool is_leaf() const { return state().role == detail::Role::parameter; }
+  bool is_constant() const { return state().role == detail::Role::constant; }
   bool requires_grad() const { return !is_constant(); }
 
   /// Returns an address shared by every copy of a parameter; nullptr for
   /// other tensors.
   const void* parameter_id() const {
-    return is_leaf() ? state_.get() : nullptr;
+    return is_leaf() ? &state() : nullptr;
   }
 
   /// The accumulated gradient of a parameter, as a constant that shares
@@ -484,8 +495,8 @@ class Tensor {
   /// Sets the gradient of a parameter to zero.
   void zero_grad() {
     check_leaf("zero_grad");
-    if (state_->has_grad) {
-      std::fill_n(state_->grad.data(), state_->size, T(0));
+    if (state().has_grad) {
+      std::fill_n(state().grad.data(), state().size, T(0));
     }
   }
 
@@ -494,13 +505,13 @@ class Tensor {
   /// gradient that backward() computes.
   std::span<T> mutable_values() {
     check_leaf("mutable_values");
-    return {state_->data, state_->size};
+    return {state().data, state().size};
   }
 
   /// A constant that shares this tensor's values.
   Tensor detach() const {
     return Tensor(std::make_shared<detail::TensorState<T>>(
-        shape(), state_->data, values_owner()));
+        shape(), state().data, values_owner()));
   }
 
   /// The state that owns this tensor's values: the tensor itself, or the
@@ -508,17 +519,25 @@ class Tensor {
   /// their input, so that a chain of views never makes a chain of owners
   /// whose destruction would recurse.
   std::shared_ptr<const void> values_owner() const {
-    if (state_->base) return state_->base;
+    if (state().base) return state().base;
     return state_;
   }
 
-  /// The shared state; for operations.
-  detail::TensorState<T>& state() const { return *state_; }
-  const std::shared_ptr<detail::TensorState<T>>& state_ptr() const {
-    return state_;
+  /// The shared state; for operations. Raises graph_error for a handle
+  /// that was moved from.
+  detail::TensorState<T>& state() const {
+    if (!state_) [[unlikely]]
+      throw_moved();
+    return *state_;
   }
 
  private:
+  [[noreturn, gnu::cold]] static void throw_moved() {
+    throw graph_error(
+        "Tensor: this handle was moved from and refers to no tensor; use the "
+        "handle it was moved to, or assign a new tensor to it");
+  }
+
   void check_leaf(const char* operation) const {
     if (is_leaf()) [[likely]]
       return;
@@ -762,7 +781,11 @@ Tensor<T> as_tensor(const Var<T>& x) {
   if (!x.requires_grad() || !is_grad_enabled()) {
     return detail::constant_tensor(std::move(output));
   }
-  const std::uint32_t node = Tape<T>::active().resolve(x, "as_tensor");
+  Tape<T>& tape = Tape<T>::active();
+  const std::uint32_t node = tape.resolve(x, "as_tensor");
+  // The record reads the adjoint of x's node, so no later operation on x
+  // may fold into that node.
+  tape.pin(x);
   return detail::record_tensor_op(
       std::move(output), [node](TensorGrad<T>& grad, Backward<T>& backward) {
         backward.scalar_adjoint(node) += grad[0];
@@ -821,6 +844,14 @@ Tensor<T> arange(const T& start, const T& stop, const T& step = T(1)) {
         static_cast<double>(step)));
   }
   const T count = ceil(T((stop - start) / step));
+  // Compared as T, since a count beyond size_t cannot be converted.
+  if (!(count < T(std::numeric_limits<std::size_t>::max() / sizeof(T)))) {
+    throw std::invalid_argument(fmt::format(
+        "arange: start {}, stop {} and step {} make {} elements, more than "
+        "memory can hold; use a larger step",
+        static_cast<double>(start), static_cast<double>(stop),
+        static_cast<double>(step), static_cast<double>(count)));
+  }
   const std::size_t n = count > T(0) ? static_cast<std::size_t>(count) : 0;
   auto state = std::make_shared<detail::TensorState<T>>(Shape{n});
   for (std::size_t i = 0; i < n; ++i) state->data[i] = start + T(i) * step;

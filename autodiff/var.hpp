@@ -266,6 +266,11 @@ inline std::uint32_t Tape<T>::resolve(const Var<T>& operand,
 }
 
 template <class T>
+void Tape<T>::pin(const Var<T>& operand) const {
+  operand.index_ |= Var<T>::shared_bit;
+}
+
+template <class T>
 inline std::optional<std::uint32_t> Tape<T>::fuse(Var<T>& expiring,
                                                   const T& factor) {
   const std::uint32_t node = expiring.index_;  // no shared_bit if fusable

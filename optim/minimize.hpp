@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <optional>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -110,7 +111,13 @@ MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
     optimizer.zero_grad();
     const Var<T> objective = loss();
     const T value = objective.value();
-    if (objective.requires_grad()) objective.backward();
+    if (!objective.requires_grad()) {
+      throw std::invalid_argument(
+          "minimize: the loss depends on no parameter (it was computed from "
+          "constants or under NoGradGuard), so its gradient says nothing; "
+          "compute it from the optimizer's parameters with recording on");
+    }
+    objective.backward();
     observe(step, value);
 
     if (!isfinite(value)) return {StopReason::loss_not_finite, step, value};

@@ -110,9 +110,12 @@ Tensor<T> reshape(const Tensor<T>& x, std::initializer_list<std::ptrdiff_t> exte
           fmt::join(extents, ", ")));
     } else {
       shape.push_back(static_cast<std::size_t>(e));
-      known *= static_cast<std::size_t>(e);
     }
   }
+  // Checks that the extents' product fits before it is divided.
+  Shape given = shape;
+  if (inferred >= 0) given[static_cast<std::size_t>(inferred)] = 1;
+  known = checked_numel(given, sizeof(T), "reshape");
   if (inferred >= 0) {
     if (known == 0 || x.numel() % known != 0) {
       throw std::invalid_argument(fmt::format(
@@ -155,7 +158,14 @@ Tensor<T> squeeze(const Tensor<T>& x, std::ptrdiff_t axis) {
 /// Inserts a dimension of extent 1 before dimension `axis` (-1 appends).
 template <class T>
 Tensor<T> unsqueeze(const Tensor<T>& x, std::ptrdiff_t axis) {
-  const std::size_t a = normalize_axis(axis, x.rank() + 1, "unsqueeze");
+  const auto r = static_cast<std::ptrdiff_t>(x.rank());
+  if (axis < -r - 1 || axis > r) {
+    throw std::invalid_argument(fmt::format(
+        "unsqueeze: axis {} is out of range for shape {}; use an axis in "
+        "[{}, {}]",
+        axis, x.shape(), -r - 1, r));
+  }
+  const std::size_t a = static_cast<std::size_t>(axis < 0 ? axis + r + 1 : axis);
   Shape shape;
   for (std::size_t d = 0; d <= x.rank(); ++d) {
     if (d == a) shape.push_back(1);
@@ -181,8 +191,14 @@ Tensor<T> slice(const Tensor<T>& x, std::ptrdiff_t axis, std::ptrdiff_t start,
     return std::clamp<std::ptrdiff_t>(i, 0, extent);
   };
   std::vector<std::size_t> rows;
-  for (std::ptrdiff_t i = clamp_index(start); i < clamp_index(stop); i += step) {
-    rows.push_back(static_cast<std::size_t>(i));
+  const std::ptrdiff_t first = clamp_index(start);
+  const std::ptrdiff_t last = clamp_index(stop);
+  if (first < last) {
+    // Counted rather than stepped, so that a huge step cannot overflow.
+    const std::ptrdiff_t count = (last - first - 1) / step + 1;
+    for (std::ptrdiff_t k = 0; k < count; ++k) {
+      rows.push_back(static_cast<std::size_t>(first + k * step));
+    }
   }
   return detail::gather_rows("slice", x, a, std::move(rows));
 }
@@ -275,6 +291,13 @@ template <class T>
 Tensor<T> stack(const std::vector<Tensor<T>>& parts, std::ptrdiff_t axis = 0) {
   if (parts.empty()) {
     throw std::invalid_argument("stack: no tensors to join; pass at least one");
+  }
+  const auto r = static_cast<std::ptrdiff_t>(parts[0].rank());
+  if (axis < -r - 1 || axis > r) {
+    throw std::invalid_argument(fmt::format(
+        "stack: axis {} is out of range for tensors of shape {}; use an axis "
+        "in [{}, {}]",
+        axis, parts[0].shape(), -r - 1, r));
   }
   std::vector<Tensor<T>> expanded;
   expanded.reserve(parts.size());

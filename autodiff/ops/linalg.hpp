@@ -58,7 +58,14 @@ inline MatmulPlan plan_matmul(const Shape& a, const Shape& b) {
         "extent of the left operand must equal the {} extent of the right",
         a, b, plan.k, kb, b.rank() == 1 ? "only" : "second-to-last"));
   }
-  plan.batch = broadcast_shapes(batch_a, batch_b, "matmul");
+  try {
+    plan.batch = broadcast_shapes(batch_a, batch_b, "matmul");
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument(fmt::format(
+        "matmul: batch dimensions of {} and {} do not broadcast ({} against "
+        "{}); batch extents must match or one must be 1",
+        a, b, batch_a, batch_b));
+  }
   plan.batch_a = broadcast_strides(batch_a, plan.batch);
   plan.batch_b = broadcast_strides(batch_b, plan.batch);
   plan.result = plan.batch;

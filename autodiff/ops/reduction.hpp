@@ -20,6 +20,7 @@
 
 #include <array>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <limits>
 #include <stdexcept>
@@ -31,6 +32,27 @@ namespace adjoint {
 
 /// Axes to reduce over; negative axes count from the end.
 using Axes = std::vector<std::ptrdiff_t>;
+
+/// A floating-point or bool argument where an axis is expected. Such an
+/// argument would convert to an axis silently, so that max(x, 0.0) reduced
+/// along axis 0 where the element-wise maximum(x, 0.0) was meant; the
+/// reductions and softmax reject it at compile time.
+template <class A>
+concept NotAnAxis = std::floating_point<A> || std::same_as<A, bool>;
+
+#define ADJOINT_REJECT_NON_AXIS(name)                               \
+  template <class T, NotAnAxis A>                                   \
+  Tensor<T> name(const Tensor<T>& x, A axis, bool keepdim) = delete; \
+  template <class T, NotAnAxis A>                                   \
+  Tensor<T> name(const Tensor<T>& x, A axis) = delete;
+ADJOINT_REJECT_NON_AXIS(sum)
+ADJOINT_REJECT_NON_AXIS(mean)
+ADJOINT_REJECT_NON_AXIS(max)
+ADJOINT_REJECT_NON_AXIS(min)
+ADJOINT_REJECT_NON_AXIS(logsumexp)
+ADJOINT_REJECT_NON_AXIS(softmax)
+ADJOINT_REJECT_NON_AXIS(log_softmax)
+#undef ADJOINT_REJECT_NON_AXIS
 
 namespace detail {
 

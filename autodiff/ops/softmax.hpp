@@ -112,10 +112,12 @@ Tensor<T> log_softmax(const Tensor<T>& x, std::ptrdiff_t axis = -1) {
     for (std::size_t j = 0; j < extent; ++j) {
       total += exp(T(v[base + j * stride] - m));
     }
-    const T shift = m + T(log(total));
+    // (x - m) - log(total) rather than x - (m + log(total)), which would
+    // round log(total) to the precision of m.
+    const T log_total = log(total);
     for (std::size_t j = 0; j < extent; ++j) {
       const std::size_t i = base + j * stride;
-      y[i] = v[i] - shift;
+      y[i] = T(v[i] - m) - log_total;
     }
   });
   return make_tensor_node<T>(
@@ -171,21 +173,27 @@ Var<T> cross_entropy(const Tensor<T>& logits,
     }
   }
   const T* v = logits.data();
-  std::vector<T> lse(rows);
+  // Per row, the shift m and log(sum(exp(row - m))); the loss of the row is
+  // that logarithm minus (row[target] - m), so nothing is rounded to the
+  // precision of m.
+  std::vector<T> shifts(rows);
+  std::vector<T> log_sums(rows);
   T total(0);
   for (std::size_t r = 0; r < rows; ++r) {
     const T* row = v + r * classes;
-    const T m = detail::line_max(row, 0, 1, classes);
-    const T shift = detail::logsumexp_shift(m);
+    shifts[r] = detail::logsumexp_shift(detail::line_max(row, 0, 1, classes));
     T sum(0);
-    for (std::size_t c = 0; c < classes; ++c) sum += exp(T(row[c] - shift));
-    lse[r] = T(log(sum)) + shift;
-    total += lse[r] - row[targets[r]];
+    for (std::size_t c = 0; c < classes; ++c) {
+      sum += exp(T(row[c] - shifts[r]));
+    }
+    log_sums[r] = log(sum);
+    total += log_sums[r] - T(row[targets[r]] - shifts[r]);
   }
   std::vector<std::size_t> labels(targets.begin(), targets.end());
   return make_scalar_node<T>(
       "cross_entropy", T(total / T(rows)), {logits},
-      [logits, lse = std::move(lse), labels = std::move(labels), rows,
+      [logits, shifts = std::move(shifts), log_sums = std::move(log_sums),
+       labels = std::move(labels), rows,
        classes](const T& adjoint, Backward<T>& backward) {
         using std::exp;
         const T* v = logits.data();
@@ -194,7 +202,7 @@ Var<T> cross_entropy(const Tensor<T>& logits,
         for (std::size_t r = 0; r < rows; ++r) {
           for (std::size_t c = 0; c < classes; ++c) {
             const std::size_t i = r * classes + c;
-            const T p = exp(T(v[i] - lse[r]));
+            const T p = exp(T(T(v[i] - shifts[r]) - log_sums[r]));
             g[i] = scale * (c == labels[r] ? T(p - T(1)) : p);
           }
         }
