@@ -81,7 +81,7 @@ Tensor<T> map(const char* operation, const Tensor<T>& x, const Value& value,
   for (std::size_t i = 0; i < out.size; ++i) out.data[i] = value(in[i]);
   return make_tensor_node<T>(
       operation, std::move(out), {x},
-      [x, derivative](TensorGrad<T>& grad, Backward<T>& backward) {
+      [x = Tensor<T>(x), derivative](TensorGrad<T>& grad, Backward<T>& backward) {
         const T* in = x.data();
         const T* y = grad.result();
         const std::size_t n = grad.size();
@@ -145,7 +145,7 @@ Tensor<T> zip(const char* operation, const Tensor<T>& a, const Tensor<T>& b,
               const Value& value, const DA& da, const DB& db) {
   return make_tensor_node<T>(
       operation, detail::zip_values(operation, a, b, value), {a, b},
-      [a, b, da, db](TensorGrad<T>& grad, Backward<T>& backward) {
+      [a = Tensor<T>(a), b = Tensor<T>(b), da, db](TensorGrad<T>& grad, Backward<T>& backward) {
         if (a.shape() == b.shape()) {
           // No broadcasting: add to each gradient in place.
           const T* pa = a.data();

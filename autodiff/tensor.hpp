@@ -306,8 +306,9 @@ namespace detail {
 template <class T, class Rule>
 class TensorOp final : public TensorRecord<T> {
  public:
-  TensorOp(TensorState<T>&& output, Rule&& rule)
-      : state(std::move(output)), rule_(std::move(rule)) {}
+  template <class R>
+  TensorOp(TensorState<T>&& output, R&& rule)
+      : state(std::move(output)), rule_(std::in_place, std::forward<R>(rule)) {}
 
   void backward(T* scalar_adjoints) override {
     if (state.pending.state == Pending<T>::empty || !rule_) return;
@@ -332,8 +333,9 @@ class TensorOp final : public TensorRecord<T> {
 template <class T, class Rule>
 class ScalarOp final : public TensorRecord<T> {
  public:
-  ScalarOp(std::uint32_t node, Rule&& rule)
-      : node_(node), rule_(std::move(rule)) {}
+  template <class R>
+  ScalarOp(std::uint32_t node, R&& rule)
+      : node_(node), rule_(std::in_place, std::forward<R>(rule)) {}
 
   void backward(T* scalar_adjoints) override {
     const T adjoint = scalar_adjoints[node_];
@@ -700,8 +702,7 @@ Tensor<T> record_tensor_op(TensorState<T>&& output, Rule&& rule) {
   tape.reserve_tensor_record();
   using Op = TensorOp<T, std::decay_t<Rule>>;
   std::shared_ptr<Op> op = std::allocate_shared<Op>(
-      CacheAllocator<Op>(), std::move(output),
-      std::decay_t<Rule>(std::forward<Rule>(rule)));
+      CacheAllocator<Op>(), std::move(output), std::forward<Rule>(rule));
   op->state.role = Role::intermediate;
   op->state.epoch = tape.epoch();
   Tensor<T> result(std::shared_ptr<TensorState<T>>(op, &op->state));
@@ -725,7 +726,10 @@ Tensor<T> constant_tensor(TensorState<T>&& output) {
 /// grad, Backward<T>& backward)` runs during backward(): it reads `grad`,
 /// the gradient of the output, and adds each input's gradient through
 /// `backward`. Otherwise the output is a constant and the rule is dropped.
-/// The rule must capture (by value) every input it reads in the sweep.
+/// The rule must capture (by value) every input it reads in the sweep, as
+/// `[x = Tensor<T>(x)]` where x is a const reference: a plain `[x]` makes
+/// a const member, which every move of the rule copies, reference counts
+/// and all.
 template <class T, class Rule>
 Tensor<T> make_tensor_node(
     const char* operation, detail::TensorState<T>&& output,
@@ -764,9 +768,8 @@ Var<T> make_scalar_node(
   tape.reserve_record(0);
   tape.reserve_tensor_record();
   const std::uint32_t node = static_cast<std::uint32_t>(tape.size());
-  auto op = std::allocate_shared<Op>(
-      detail::CacheAllocator<Op>(), node,
-      std::decay_t<Rule>(std::forward<Rule>(rule)));
+  auto op = std::allocate_shared<Op>(detail::CacheAllocator<Op>(), node,
+                                     std::forward<Rule>(rule));
   tape.finish_node();
   tape.record_tensor(std::move(op));
   return Var<T>::pinned_node(std::move(value), node, tape.epoch());

@@ -179,7 +179,7 @@ Tensor<T> add_or_subtract(const Tensor<T>& a, const Tensor<T>& b,
                             [](const T& x, const T& y) { return T(x + y); });
   return make_tensor_node<T>(
       operation, std::move(out), {a, b},
-      [a, b, subtract](TensorGrad<T>& grad, Backward<T>& backward) {
+      [a = Tensor<T>(a), b = Tensor<T>(b), subtract](TensorGrad<T>& grad, Backward<T>& backward) {
         backward.add_reduced(b, grad, subtract, !a.requires_grad());
         backward.add_reduced(a, grad, false, true);
       });

@@ -33,7 +33,7 @@ Tensor<T> view(const Tensor<T>& x, const Shape& shape, const char* operation) {
   TensorState<T> out(shape, const_cast<T*>(x.data()), x.values_owner());
   return make_tensor_node<T>(
       operation, std::move(out), {x},
-      [x](TensorGrad<T>& grad, Backward<T>& backward) {
+      [x = Tensor<T>(x)](TensorGrad<T>& grad, Backward<T>& backward) {
         if (grad.is_uniform()) {
           backward.add_uniform(x, grad.fill());
         } else {
@@ -74,7 +74,7 @@ Tensor<T> gather_rows(const char* operation, const Tensor<T>& x,
   }
   return make_tensor_node<T>(
       operation, std::move(out), {x},
-      [x, in, rows = std::move(rows)](TensorGrad<T>& grad,
+      [x = Tensor<T>(x), in, rows = std::move(rows)](TensorGrad<T>& grad,
                                       Backward<T>& backward) {
         Buffer<T> g(x.numel());
         std::fill_n(g.data(), g.size(), T(0));
@@ -267,7 +267,7 @@ Tensor<T> concat(const std::vector<Tensor<T>>& parts, std::ptrdiff_t axis = 0) {
   }
   return make_tensor_node<T>(
       "concat", std::move(out), std::span<const Tensor<T>>(parts),
-      [parts, whole, a](TensorGrad<T>& grad, Backward<T>& backward) {
+      [parts = std::vector<Tensor<T>>(parts), whole, a](TensorGrad<T>& grad, Backward<T>& backward) {
         std::size_t offset = 0;
         for (const Tensor<T>& part : parts) {
           const std::size_t rows = part.shape()[a];

@@ -106,7 +106,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   });
   return make_tensor_node<T>(
       "matmul", std::move(out), {a, b},
-      [a, b, plan](TensorGrad<T>& grad, Backward<T>& backward) {
+      [a = Tensor<T>(a), b = Tensor<T>(b), plan](TensorGrad<T>& grad, Backward<T>& backward) {
         const std::size_t n = plan.n, k = plan.k, m = plan.m;
         const T* g = grad.data();
         const T* pa = a.data();
@@ -152,7 +152,7 @@ Var<T> dot(const Tensor<T>& a, const Tensor<T>& b) {
   const T value = detail::sum_of<T>(
       a.numel(), [pa, pb](std::size_t i) { return T(pa[i] * pb[i]); });
   return make_scalar_node<T>(
-      "dot", value, {a, b}, [a, b](const T& adjoint, Backward<T>& backward) {
+      "dot", value, {a, b}, [a = Tensor<T>(a), b = Tensor<T>(b)](const T& adjoint, Backward<T>& backward) {
         for (const bool first : {true, false}) {
           const Tensor<T>& self = first ? a : b;
           const Tensor<T>& other = first ? b : a;
@@ -201,7 +201,7 @@ Tensor<T> permute(const Tensor<T>& x, const std::vector<std::ptrdiff_t>& order) 
                              });
   return make_tensor_node<T>(
       "permute", std::move(out), {x},
-      [x, shape, strides](TensorGrad<T>& grad, Backward<T>& backward) {
+      [x = Tensor<T>(x), shape, strides](TensorGrad<T>& grad, Backward<T>& backward) {
         detail::Buffer<T> g(x.numel());
         detail::for_each_broadcast(
             shape, strides, strides,

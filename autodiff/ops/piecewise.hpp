@@ -200,7 +200,7 @@ Tensor<T> where(const Tensor<T>& mask, const Tensor<T>& a,
                              });
   return make_tensor_node<T>(
       "where", std::move(out), {a, b},
-      [a, b, chosen](TensorGrad<T>& grad, Backward<T>& backward) {
+      [a = Tensor<T>(a), b = Tensor<T>(b), chosen = Tensor<T>(chosen)](TensorGrad<T>& grad, Backward<T>& backward) {
         const T* c = chosen.data();
         for (const bool first : {true, false}) {
           const Tensor<T>& input = first ? a : b;

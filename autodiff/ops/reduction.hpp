@@ -152,7 +152,7 @@ Var<T> extreme(const Tensor<T>& x, bool largest) {
   if (n == 0) throw_empty<T>(operation, x.shape());
   const T y = extreme_of(x.data(), n, largest);
   return make_scalar_node<T>(
-      operation, y, {x}, [x, y](const T& adjoint, Backward<T>& backward) {
+      operation, y, {x}, [x = Tensor<T>(x), y](const T& adjoint, Backward<T>& backward) {
         const T* v = x.data();
         const std::size_t n = x.numel();
         std::size_t ties = 0;
@@ -188,7 +188,7 @@ Tensor<T> extreme(const Tensor<T>& x, const Axes& axes, bool keepdim,
   });
   return make_tensor_node<T>(
       operation, std::move(out), {x},
-      [x, plan](TensorGrad<T>& grad, Backward<T>& backward) {
+      [x = Tensor<T>(x), plan](TensorGrad<T>& grad, Backward<T>& backward) {
         const T* v = x.data();
         const T* y = grad.result();
         std::vector<std::size_t> ties(grad.size(), 0);
@@ -229,7 +229,7 @@ Tensor<T> sum(const Tensor<T>& x, const Axes& axes, bool keepdim = false) {
   });
   return make_tensor_node<T>(
       "sum", std::move(out), {x},
-      [x, plan](TensorGrad<T>& grad, Backward<T>& backward) {
+      [x = Tensor<T>(x), plan](TensorGrad<T>& grad, Backward<T>& backward) {
         if (grad.is_uniform()) {
           backward.add_uniform(x, grad.fill());
         } else {
@@ -251,7 +251,7 @@ Var<T> mean(const Tensor<T>& x) {
   const T total = detail::sum_of<T>(n, [v](std::size_t i) { return v[i]; });
   return make_scalar_node<T>(
       "mean", T(total / T(n)), {x},
-      [x, n](const T& adjoint, Backward<T>& backward) {
+      [x = Tensor<T>(x), n](const T& adjoint, Backward<T>& backward) {
         backward.add_uniform(x, T(adjoint / T(n)));
       });
 }
@@ -271,7 +271,7 @@ Tensor<T> mean(const Tensor<T>& x, const Axes& axes, bool keepdim = false) {
   for (std::size_t i = 0; i < out.size; ++i) out.data[i] /= count;
   return make_tensor_node<T>(
       "mean", std::move(out), {x},
-      [x, plan, count](TensorGrad<T>& grad, Backward<T>& backward) {
+      [x = Tensor<T>(x), plan, count](TensorGrad<T>& grad, Backward<T>& backward) {
         if (grad.is_uniform()) {
           backward.add_uniform(x, T(grad.fill() / count));
         } else {
@@ -345,7 +345,7 @@ Var<T> logsumexp(const Tensor<T>& x) {
       n, [v, &shift](std::size_t i) { return T(exp(T(v[i] - shift))); });
   const T y = T(log(total)) + shift;
   return make_scalar_node<T>(
-      "logsumexp", y, {x}, [x, y](const T& adjoint, Backward<T>& backward) {
+      "logsumexp", y, {x}, [x = Tensor<T>(x), y](const T& adjoint, Backward<T>& backward) {
         using std::exp;
         const T* v = x.data();
         detail::Buffer<T> g(x.numel());
@@ -381,7 +381,7 @@ Tensor<T> logsumexp(const Tensor<T>& x, const Axes& axes,
   }
   return make_tensor_node<T>(
       "logsumexp", std::move(out), {x},
-      [x, plan](TensorGrad<T>& grad, Backward<T>& backward) {
+      [x = Tensor<T>(x), plan](TensorGrad<T>& grad, Backward<T>& backward) {
         using std::exp;
         const T* v = x.data();
         const T* y = grad.result();

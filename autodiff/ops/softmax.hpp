@@ -75,7 +75,7 @@ Tensor<T> softmax(const Tensor<T>& x, std::ptrdiff_t axis = -1) {
   });
   return make_tensor_node<T>(
       "softmax", std::move(out), {x},
-      [x, a](TensorGrad<T>& grad, Backward<T>& backward) {
+      [x = Tensor<T>(x), a](TensorGrad<T>& grad, Backward<T>& backward) {
         const T* y = grad.result();
         detail::Buffer<T> g(x.numel());
         detail::for_each_line(
@@ -122,7 +122,7 @@ Tensor<T> log_softmax(const Tensor<T>& x, std::ptrdiff_t axis = -1) {
   });
   return make_tensor_node<T>(
       "log_softmax", std::move(out), {x},
-      [x, a](TensorGrad<T>& grad, Backward<T>& backward) {
+      [x = Tensor<T>(x), a](TensorGrad<T>& grad, Backward<T>& backward) {
         using std::exp;
         const T* y = grad.result();
         detail::Buffer<T> g(x.numel());
@@ -192,7 +192,7 @@ Var<T> cross_entropy(const Tensor<T>& logits,
   std::vector<std::size_t> labels(targets.begin(), targets.end());
   return make_scalar_node<T>(
       "cross_entropy", T(total / T(rows)), {logits},
-      [logits, shifts = std::move(shifts), log_sums = std::move(log_sums),
+      [logits = Tensor<T>(logits), shifts = std::move(shifts), log_sums = std::move(log_sums),
        labels = std::move(labels), rows,
        classes](const T& adjoint, Backward<T>& backward) {
         using std::exp;
