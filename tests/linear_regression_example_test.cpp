@@ -21,9 +21,15 @@
 #include <utility>
 #include <vector>
 
+#include "example_runner.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
+using adjoint::testing::read_text;
+using adjoint::testing::Run;
+using adjoint::testing::Stdout;
+using adjoint::testing::write_text;
 
 const std::string executable = ADJOINT_LINEAR_REGRESSION_EXE;
 const std::string stackloss_csv =
@@ -65,86 +71,21 @@ const double starting_gradient_norm = 43.895476337520876;
 // 1 / (the largest eigenvalue of Z^T Z / n), from numpy.linalg.eigvalsh.
 const double stable_limit = 1 / 2.13317349;
 
-/// Directory for the files of one test process, removed when it ends.
+const adjoint::testing::ExampleProgram program{executable, "linear_regression_example_test"};
+
+/// Creates the scratch directory of this test process and removes it at the
+/// end.
 struct ScratchDirectory {
-  ScratchDirectory() {
-    fs::remove_all(path());
-    fs::create_directories(path());
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    fs::remove_all(path(), ignored);
-  }
-  static fs::path path() {
-    return fs::temp_directory_path() /
-           ("linear_regression_example_test." + std::to_string(::getpid()));
-  }
+  ScratchDirectory() { program.create_scratch(); }
+  ~ScratchDirectory() { program.remove_scratch(); }
+  static fs::path path() { return program.scratch_directory(); }
 };
 
-fs::path scratch(const std::string& name) {
-  return ScratchDirectory::path() / name;
-}
+fs::path scratch(const std::string& name) { return program.scratch(name); }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string shell_quote(const std::string& argument) {
-  std::string quoted = "'";
-  for (char c : argument) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-struct Run {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-enum class Stdout { captured, closed };
-
-/// Runs the program with `arguments` and captures its output and status.
-/// With Stdout::closed the program starts without file descriptor 1, so
-/// every write to stdout fails with EBADF.
 Run run_program(const std::vector<std::string>& arguments,
                 Stdout output = Stdout::captured) {
-  const fs::path out = scratch("stdout.txt");
-  const fs::path err = scratch("stderr.txt");
-  fs::remove(out);
-  std::string command = shell_quote(executable);
-  // Appending piece by piece avoids a false -Wrestrict error of GCC 12 on
-  // `" " + std::string`.
-  for (const std::string& argument : arguments) {
-    command += ' ';
-    command += shell_quote(argument);
-  }
-  if (output == Stdout::closed) {
-    command += " >&-";
-  } else {
-    command += " >";
-    command += shell_quote(out.string());
-  }
-  command += " 2>";
-  command += shell_quote(err.string());
-  const int status = std::system(command.c_str());
-  Run run;
-  if (status != -1 && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  run.out = read_text(out);
-  run.err = read_text(err);
-  return run;
+  return program.run(arguments, output);
 }
 
 /// Returns the stack loss arguments followed by `more`.
