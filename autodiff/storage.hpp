@@ -42,7 +42,7 @@ class BufferCache {
     return cache;
   }
 
-  /// Whether the calling thread's cache exists (it does not after the
+  /// Returns whether the calling thread's cache exists (it does not after the
   /// thread's destructors have run).
   static bool& alive() {
     static thread_local bool flag = false;
@@ -56,15 +56,15 @@ class BufferCache {
       cached_bytes_ -= class_bytes(size_class);
       return block;
     }
-    return ::operator new(class_bytes(size_class),
-                          std::align_val_t{alignment});
+    return ::operator new (class_bytes(size_class),
+                           std::align_val_t{alignment});
   }
 
   void deallocate(void* block, std::size_t bytes) noexcept {
     const std::size_t size_class = class_of(bytes);
     const std::size_t size = class_bytes(size_class);
     if (cached_bytes_ + size > max_cached_bytes) {
-      ::operator delete(block, std::align_val_t{alignment});
+      ::operator delete (block, std::align_val_t{alignment});
       return;
     }
     // A free block holds the link to the next free block of its class.
@@ -78,7 +78,7 @@ class BufferCache {
     for (void*& head : free_) {
       while (head != nullptr) {
         void* next = *static_cast<void**>(head);
-        ::operator delete(head, std::align_val_t{alignment});
+        ::operator delete (head, std::align_val_t{alignment});
         head = next;
       }
     }
@@ -91,7 +91,8 @@ class BufferCache {
   static constexpr std::size_t min_class = 6;  // 64 bytes
 
   static std::size_t class_of(std::size_t bytes) {
-    const std::size_t rounded = std::bit_ceil(bytes | (std::size_t{1} << min_class));
+    const std::size_t rounded =
+        std::bit_ceil(bytes | (std::size_t{1} << min_class));
     return static_cast<std::size_t>(std::countr_zero(rounded));
   }
   static std::size_t class_bytes(std::size_t size_class) {
@@ -110,7 +111,7 @@ inline void deallocate_block(void* block, std::size_t bytes) noexcept {
   if (BufferCache::alive()) {
     BufferCache::local().deallocate(block, bytes);
   } else {
-    ::operator delete(block, std::align_val_t{BufferCache::alignment});
+    ::operator delete (block, std::align_val_t{BufferCache::alignment});
   }
 }
 

@@ -60,17 +60,17 @@ struct Pending {
   Buffer<T> values;
 };
 
-/// What a Tensor handle refers to.
+/// The shared state behind a Tensor handle.
 template <class T>
 struct TensorState {
   Shape shape;
-  std::size_t size = 0;  // shape.numel()
-  T* data = nullptr;     // `size` values, row-major
-  Buffer<T> owned;       // the values, unless this tensor is a view
+  std::size_t size = 0;              // shape.numel()
+  T* data = nullptr;                 // `size` values, row-major
+  Buffer<T> owned;                   // the values, unless this tensor is a view
   std::shared_ptr<const void> base;  // keeps the values of a view alive
   Role role = Role::constant;
   std::uint32_t epoch = 0;  // intermediates: the tape's epoch when recorded
-  bool has_grad = false;    // parameters: whether `grad` holds values
+  bool has_grad = false;    // parameters: whether `grad` contains values
   Buffer<T> grad;           // parameters: the accumulated gradient
   Pending<T> pending;       // intermediates, during a sweep
 
@@ -201,8 +201,7 @@ void accumulate_uniform(TensorState<T>& target, const T& value) {
 template <class T>
 class TensorGrad {
  public:
-  TensorGrad(detail::Pending<T>&& pending, const Shape& shape,
-             const T* result)
+  TensorGrad(detail::Pending<T>&& pending, const Shape& shape, const T* result)
       : shape_(shape),
         size_(shape.numel()),
         uniform_(pending.state == detail::Pending<T>::uniform),
@@ -222,7 +221,7 @@ class TensorGrad {
   /// Element i of the gradient.
   T operator[](std::size_t i) const { return uniform_ ? fill_ : values_[i]; }
 
-  /// The gradient's values; a uniform gradient is written out first.
+  /// Returns the gradient's values, writing out a uniform gradient first.
   const T* data() {
     if (uniform_) {
       values_ = detail::Buffer<T>(size_);
@@ -232,15 +231,15 @@ class TensorGrad {
     return values_.data();
   }
 
-  /// The gradient's values in a buffer the caller owns and may overwrite,
-  /// without a copy when possible. Afterwards only shape() and result() may
-  /// be used.
+  /// Returns the gradient's values in a buffer the caller owns and may
+  /// overwrite, without a copy when possible. Afterwards only shape() and
+  /// result() may be used.
   detail::Buffer<T> take() {
     data();
     return std::move(values_);
   }
 
-  /// A copy of the gradient's values.
+  /// Returns a copy of the gradient's values.
   detail::Buffer<T> copy() const {
     detail::Buffer<T> out(size_);
     for (std::size_t i = 0; i < size_; ++i) out[i] = (*this)[i];
@@ -266,7 +265,7 @@ class TensorGrad {
   const T* result_;
 };
 
-/// What a backward rule writes to: the gradients of the operation's inputs.
+/// The target of a backward rule: the gradients of the operation's inputs.
 template <class T>
 class Backward {
  public:
@@ -451,7 +450,7 @@ class Tensor {
     return state().data[offset];
   }
 
-  /// The value of a tensor with exactly one element.
+  /// Returns the value of a tensor with exactly one element.
   const T& item() const {
     if (numel() != 1) {
       throw std::invalid_argument(fmt::format(
@@ -468,11 +467,9 @@ class Tensor {
 
   /// Returns an address shared by every copy of a parameter; nullptr for
   /// other tensors.
-  const void* parameter_id() const {
-    return is_leaf() ? &state() : nullptr;
-  }
+  const void* parameter_id() const { return is_leaf() ? &state() : nullptr; }
 
-  /// The accumulated gradient of a parameter, as a constant that shares
+  /// Returns the accumulated gradient of a parameter, as a constant that shares
   /// its values (zero_grad() and later backward() calls change them).
   Tensor grad() const {
     check_leaf("grad");
@@ -481,7 +478,7 @@ class Tensor {
         shape(), const_cast<T*>(values.data()), state_));
   }
 
-  /// The gradient of a parameter in row-major order (zeros before the
+  /// Returns the gradient of a parameter in row-major order (zeros before the
   /// first backward()).
   std::span<const T> grad_values() const {
     check_leaf("grad_values");
@@ -502,7 +499,7 @@ class Tensor {
     }
   }
 
-  /// The values of a parameter, for an optimizer to update in place.
+  /// Returns the values of a parameter, for an optimizer to update in place.
   /// Changing them between an operation and backward() changes the
   /// gradient that backward() computes.
   std::span<T> mutable_values() {
@@ -510,15 +507,15 @@ class Tensor {
     return {state().data, state().size};
   }
 
-  /// A constant that shares this tensor's values.
+  /// Returns a constant that shares this tensor's values.
   Tensor detach() const {
     return Tensor(std::make_shared<detail::TensorState<T>>(
         shape(), state().data, values_owner()));
   }
 
-  /// The state that owns this tensor's values: the tensor itself, or the
-  /// tensor a view was taken from. Views refer to the owner rather than to
-  /// their input, so that a chain of views never makes a chain of owners
+  /// Returns the state that owns this tensor's values: the tensor itself,
+  /// or the tensor a view was taken from. Views refer to the owner rather than
+  /// to their input, so that a chain of views never makes a chain of owners
   /// whose destruction would recurse.
   std::shared_ptr<const void> values_owner() const {
     if (state().base) return state().base;
@@ -553,8 +550,8 @@ class Tensor {
   static Shape nested_shape(const List& list) {
     Shape shape{list.size()};
     if constexpr (requires { list.begin()->begin(); }) {
-      const Shape inner =
-          list.size() == 0 ? Shape{std::size_t{0}} : nested_shape(*list.begin());
+      const Shape inner = list.size() == 0 ? Shape{std::size_t{0}}
+                                           : nested_shape(*list.begin());
       for (const auto& item : list) {
         if (nested_shape(item) != inner) {
           throw std::invalid_argument(fmt::format(
@@ -902,9 +899,7 @@ class Generator {
   explicit Generator(std::uint64_t seed = 0) : engine_(seed) {}
 
   /// Uniform on [0, 1) with 53 random bits.
-  double uniform() {
-    return static_cast<double>(engine_() >> 11) * 0x1.0p-53;
-  }
+  double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
 
   /// Standard normal, by the Box-Muller transform.
   double normal() {

@@ -130,14 +130,14 @@ class Var {
     leaf_->value = std::move(value);
   }
 
-  /// The value of a parameter as an array of one element, so that an
+  /// Returns the value of a parameter as an array of one element, so that an
   /// optimizer can treat Var and Tensor parameters alike.
   std::span<T> mutable_values() {
     check_leaf("mutable_values");
     return {&leaf_->value, 1};
   }
 
-  /// The gradient of a parameter as an array of one element.
+  /// Returns the gradient of a parameter as an array of one element.
   std::span<const T> grad_values() const {
     check_leaf("grad_values");
     return {&leaf_->grad, 1};

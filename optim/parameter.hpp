@@ -10,9 +10,9 @@
 
 namespace adjoint::optim {
 
-/// A trainable parameter as an optimizer sees it: a scalar Var or a Tensor,
-/// either way an array of values with an array of gradients of the same
-/// length. The handle shares the caller's parameter, so updates through
+/// A trainable parameter in the form an optimizer updates: a scalar Var or
+/// a Tensor, either way an array of values with an array of gradients of the
+/// same length. The handle shares the caller's parameter, so updates through
 /// values() are the caller's updates.
 template <class T>
 class Parameter {
@@ -20,7 +20,7 @@ class Parameter {
   Parameter(Var<T> scalar) : handle_(std::move(scalar)) {}
   Parameter(Tensor<T> tensor) : handle_(std::move(tensor)) {}
 
-  /// Whether the handle is a parameter rather than a constant or an
+  /// Returns whether the handle is a parameter rather than a constant or an
   /// intermediate result.
   bool is_leaf() const {
     return std::visit([](const auto& h) { return h.is_leaf(); }, handle_);
@@ -32,12 +32,12 @@ class Parameter {
     return std::visit([](const auto& h) { return h.parameter_id(); }, handle_);
   }
 
-  /// What the handle is, for error messages: "a constant" or "an
+  /// Returns what the handle is, for error messages: "a constant" or "an
   /// intermediate result".
   const char* kind() const {
     const bool constant =
         std::visit([](const auto& h) { return h.is_constant(); }, handle_);
-    return is_leaf() ? "a parameter"
+    return is_leaf()  ? "a parameter"
            : constant ? "a constant"
                       : "an intermediate result";
   }
