@@ -482,13 +482,14 @@ class Tensor {
   /// first backward()).
   std::span<const T> grad_values() const {
     check_leaf("grad_values");
-    detail::TensorState<T>& s = *state_;
-    if (!s.has_grad) {
-      s.grad = detail::Buffer<T>(s.size);
-      std::fill_n(s.grad.data(), s.size, T(0));
-      s.has_grad = true;
-    }
-    return {s.grad.data(), s.size};
+    return allocated_grad();
+  }
+
+  /// Returns the gradient of a parameter in row-major order, for a caller
+  /// that changes it, for example to clip it before an optimizer step.
+  std::span<T> mutable_grad_values() {
+    check_leaf("mutable_grad_values");
+    return allocated_grad();
   }
 
   /// Sets the gradient of a parameter to zero.
@@ -544,6 +545,17 @@ class Tensor {
         "Tensor::{}: only parameters (made with adjoint::parameter()) have a "
         "gradient, but this tensor is {}",
         operation, is_constant() ? "a constant" : "an intermediate result"));
+  }
+
+  // Allocates the gradient of a parameter as zeros on first use.
+  std::span<T> allocated_grad() const {
+    detail::TensorState<T>& s = *state_;
+    if (!s.has_grad) {
+      s.grad = detail::Buffer<T>(s.size);
+      std::fill_n(s.grad.data(), s.size, T(0));
+      s.has_grad = true;
+    }
+    return {s.grad.data(), s.size};
   }
 
   template <class List>

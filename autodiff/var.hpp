@@ -143,6 +143,13 @@ class Var {
     return {&leaf_->grad, 1};
   }
 
+  /// Returns the gradient of a parameter as an array of one element that a
+  /// caller may change, for example to clip it before an optimizer step.
+  std::span<T> mutable_grad_values() {
+    check_leaf("mutable_grad_values");
+    return {&leaf_->grad, 1};
+  }
+
   /// Returns this node's value as a constant.
   Var detach() const { return constant(value()); }
 

@@ -1,54 +1,112 @@
 #pragma once
 
-#include <fmt/format.h>
-
-#include <cmath>
-#include <stdexcept>
+#include <cstddef>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "optim/optimizer.hpp"
 
 namespace adjoint::optim {
 
-/// Plain gradient descent: p <- p - learning_rate * dL/dp.
+/// Settings of GradientDescent, named and defaulted as torch.optim.SGD's
+/// (PyTorch 2, where lr defaults to 1e-3).
+template <class T>
+struct GradientDescentOptions {
+  T learning_rate = T(1e-3);
+  T momentum = T(0);
+  T dampening = T(0);
+  T weight_decay = T(0);
+  bool nesterov = false;
+};
+
+/// Gradient descent with optional momentum, Nesterov momentum and weight
+/// decay; torch.optim.SGD's update. At step t, for each parameter p with
+/// gradient g, learning rate lr, momentum mu, dampening tau and weight decay
+/// lambda:
+///
+///     g <- g + lambda p                          if lambda != 0
+///     b <- g                                     if mu != 0 and t = 1
+///     b <- mu b + (1 - tau) g                    if mu != 0 and t > 1
+///     g <- g + mu b  (Nesterov)  or  g <- b      if mu != 0
+///     p <- p - lr g
+///
+/// With the defaults this is p <- p - lr dL/dp. Nesterov momentum needs
+/// mu > 0 and tau = 0.
 template <class T>
 class GradientDescent : public Optimizer<T> {
  public:
-  GradientDescent(std::vector<Parameter<T>> parameters, T learning_rate)
-      : Optimizer<T>(std::move(parameters)),
-        learning_rate_(std::move(learning_rate)) {
-    check_learning_rate(learning_rate_);
+  using Options = GradientDescentOptions<T>;
+
+  /// Plain gradient descent with the given learning rate.
+  GradientDescent(std::vector<Parameter<T>> parameters,
+                  const T& learning_rate)
+      : GradientDescent(std::move(parameters),
+                        Options{.learning_rate = learning_rate}) {}
+
+  GradientDescent(std::vector<Parameter<T>> parameters, Options options)
+      : Optimizer<T>("GradientDescent", std::move(parameters),
+                     options.learning_rate),
+        options_(std::move(options)) {
+    initialize();
   }
 
-  const T& learning_rate() const { return learning_rate_; }
-
-  void set_learning_rate(T learning_rate) {
-    check_learning_rate(learning_rate);
-    learning_rate_ = std::move(learning_rate);
+  GradientDescent(std::vector<ParameterGroup<T>> groups, Options options)
+      : Optimizer<T>("GradientDescent", std::move(groups),
+                     options.learning_rate),
+        options_(std::move(options)) {
+    initialize();
   }
+
+  const Options& options() const { return options_; }
 
  protected:
   void update() override {
-    for (Parameter<T>& p : this->mutable_parameters()) {
+    const T& mu = options_.momentum;
+    const T& lambda = options_.weight_decay;
+    const bool first = this->steps() == 1;
+    const T keep = T(1) - options_.dampening;
+    for (std::size_t i = 0; i < this->parameters().size(); ++i) {
+      Parameter<T>& p = this->mutable_parameters()[i];
       const std::span<T> values = p.values();
       const std::span<const T> grad = p.grad();
-      for (std::size_t i = 0; i < values.size(); ++i) {
-        values[i] -= learning_rate_ * grad[i];
+      const T& lr = this->learning_rate(this->group_of(i));
+      const std::span<T> momentum =
+          mu != T(0) ? this->buffer(momentum_, i) : std::span<T>{};
+      for (std::size_t k = 0; k < values.size(); ++k) {
+        T g = grad[k];
+        if (lambda != T(0)) g += lambda * values[k];
+        if (mu != T(0)) {
+          T& b = momentum[k];
+          b = first ? g : T(mu * b + keep * g);
+          g = options_.nesterov ? T(g + mu * b) : b;
+        }
+        values[k] -= lr * g;
       }
     }
   }
 
  private:
-  static void check_learning_rate(const T& learning_rate) {
-    using std::isfinite;
-    if (isfinite(learning_rate) && learning_rate >= T(0)) return;
-    throw std::invalid_argument(fmt::format(
-        "GradientDescent: invalid learning rate {}; it must be a finite "
-        "number >= 0",
-        static_cast<double>(learning_rate)));
+  void initialize() {
+    const std::string& name = this->name();
+    detail::check_non_negative(name, "momentum", options_.momentum);
+    detail::check_non_negative(name, "dampening", options_.dampening);
+    detail::check_non_negative(name, "weight_decay", options_.weight_decay);
+    if (options_.nesterov) {
+      detail::check_setting(options_.momentum > T(0), name,
+                            "momentum (with nesterov)", options_.momentum,
+                            "> 0 for Nesterov momentum");
+      detail::check_setting(options_.dampening == T(0), name,
+                            "dampening (with nesterov)", options_.dampening,
+                            "0 for Nesterov momentum");
+    }
+    if (options_.momentum != T(0)) {
+      momentum_ = this->add_buffer("momentum_buffer");
+    }
   }
 
-  T learning_rate_;
+  Options options_;
+  std::size_t momentum_ = 0;  // buffer index
 };
 
 }  // namespace adjoint::optim

@@ -23,8 +23,11 @@ struct StopCriteria {
   // Converged once no parameter moved more than this in the last step.
   std::optional<double> step_tolerance;
   std::size_t max_steps = 1000;
-  // Diverged once the loss grew this many steps in a row; 0 turns the test
-  // off, so that only a non-finite loss counts as divergence.
+  // Diverged once the loss grew this many steps in a row and ended above
+  // the starting loss. The second condition keeps the overshoot of momentum
+  // methods (Adam, Nesterov), whose loss rises for a while on its way down,
+  // from counting. 0 turns the test off, so that only a non-finite loss
+  // counts as divergence.
   std::size_t growth_limit = 5;
 };
 
@@ -61,7 +64,7 @@ constexpr std::string_view describe(StopReason reason) {
     case StopReason::loss_not_finite:
       return "the loss is not finite";
     case StopReason::loss_growing:
-      return "the loss kept growing";
+      return "the loss kept growing past its starting value";
   }
   return "unknown";
 }
@@ -96,7 +99,10 @@ T gradient_norm(const Optimizer<T>& optimizer) {
 /// Step k evaluates the loss at the parameters after k updates, runs
 /// backward(), calls `observe(k, loss)` (gradients are set at that point),
 /// then either stops or updates the parameters. So `observe` receives the
-/// starting point as step 0 and the final parameters as the last step.
+/// starting point as step 0 and the final parameters as the last step, and
+/// it is the place to log, clip gradients or step a schedule. An optimizer
+/// that needs a closure (LBFGS) gets `loss` as its closure, so one of its
+/// steps evaluates the loss again at least once.
 template <class T, class LossFunction, class Observer = IgnoreSteps>
 MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
                            const StopCriteria& criteria,
@@ -104,6 +110,7 @@ MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
   using std::abs;
   using std::isfinite;
   std::vector<T> before;
+  T first{0};  // the loss at the start
   T previous{0};
   T last_step_size{0};
   std::size_t growing = 0;
@@ -132,8 +139,10 @@ MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
         last_step_size <= T(*criteria.step_tolerance)) {
       return {StopReason::step_below_tolerance, step, value};
     }
+    if (step == 0) first = value;
     growing = step > 0 && value > previous ? growing + 1 : 0;
-    if (criteria.growth_limit > 0 && growing >= criteria.growth_limit) {
+    if (criteria.growth_limit > 0 && growing >= criteria.growth_limit &&
+        value > first) {
       return {StopReason::loss_growing, step, value};
     }
     if (step >= criteria.max_steps) {
@@ -144,7 +153,11 @@ MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
     for (Parameter<T> p : optimizer.parameters()) {
       for (const T& v : p.values()) before.push_back(v);
     }
-    optimizer.step();
+    if (optimizer.needs_closure()) {
+      optimizer.step([&loss] { return Var<T>(loss()); });
+    } else {
+      optimizer.step();
+    }
     last_step_size = T(0);
     std::size_t i = 0;
     for (Parameter<T> p : optimizer.parameters()) {

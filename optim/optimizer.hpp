@@ -2,80 +2,370 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "autodiff/error.hpp"
 #include "optim/parameter.hpp"
+#include "optim/state.hpp"
 
 namespace adjoint::optim {
 
-/// Base of every optimizer. It stores the parameters and applies an update
-/// computed from their gradients.
+/// Parameters that share a learning rate, as in a PyTorch param group.
+template <class T>
+struct ParameterGroup {
+  std::vector<Parameter<T>> parameters;
+  std::optional<T> learning_rate;  // empty: the optimizer's learning rate
+};
+
+namespace detail {
+
+// Raises std::invalid_argument unless `valid`, naming the optimizer, the
+// setting, its value and the rule it breaks.
+template <class T>
+void check_setting(bool valid, std::string_view optimizer,
+                   std::string_view setting, const T& value,
+                   std::string_view rule) {
+  if (valid) return;
+  throw std::invalid_argument(
+      fmt::format("{}: invalid {} {}; it must be {}", optimizer, setting,
+                  static_cast<double>(value), rule));
+}
+
+template <class T>
+void check_non_negative(std::string_view optimizer, std::string_view setting,
+                        const T& value) {
+  using std::isfinite;
+  check_setting(isfinite(value) && value >= T(0), optimizer, setting, value,
+                "a finite number >= 0");
+}
+
+// For decay rates such as Adam's betas and RMSProp's alpha.
+template <class T>
+void check_unit_interval(std::string_view optimizer, std::string_view setting,
+                         const T& value) {
+  check_setting(value >= T(0) && value < T(1), optimizer, setting, value,
+                "in [0, 1)");
+}
+
+}  // namespace detail
+
+/// Base of every optimizer: the parameters in groups with their learning
+/// rates, the step count, per-parameter buffers and the saving and loading
+/// of all of it.
 ///
 /// The optimizer keeps handles that share each parameter's values and
 /// gradient, so the caller's Var and Tensor objects see every update. A
-/// subclass implements update(), which reads gradients and sets values.
+/// subclass implements update(), which reads gradients and sets values,
+/// and keeps whatever it carries from step to step (momentum, moments) in
+/// buffers made with add_buffer(), which state() and load_state() cover.
 template <class T>
 class Optimizer {
  public:
-  explicit Optimizer(std::vector<Parameter<T>> parameters)
-      : parameters_(std::move(parameters)) {
-    if (parameters_.empty()) {
-      throw std::invalid_argument(
-          "optimizer: the parameter list is empty; pass the Var or Tensor "
-          "parameters to optimize");
-    }
-    std::unordered_map<const void*, std::size_t> seen;
-    for (std::size_t i = 0; i < parameters_.size(); ++i) {
-      check_parameter(i);
-      const auto [first, inserted] =
-          seen.emplace(parameters_[i].id(), i);
-      if (!inserted) {
-        throw std::invalid_argument(fmt::format(
-            "optimizer: parameters {} and {} are the same parameter, which "
-            "would be updated twice per step; pass each parameter once",
-            first->second, i));
-      }
-    }
-  }
+  /// Computes the loss at the current parameter values, with recording on.
+  /// Optimizers that evaluate the loss several times per step (L-BFGS) call
+  /// it; they clear the gradients before and run backward() after each call.
+  using Closure = std::function<Var<T>()>;
 
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
   virtual ~Optimizer() = default;
 
+  /// Returns the optimizer's name, as used in messages and saved states.
+  const std::string& name() const { return name_; }
+
   /// Updates every parameter from its gradient. Records nothing.
   void step() {
-    for (std::size_t i = 0; i < parameters_.size(); ++i) check_parameter(i);
+    if (needs_closure()) {
+      throw std::invalid_argument(fmt::format(
+          "{}: step() without a closure; this optimizer evaluates the loss "
+          "several times per step, so call step(closure) with a function "
+          "that returns the loss",
+          name_));
+    }
+    check_parameters();
+    ++steps_;
     NoGradGuard no_grad;
     update();
   }
+
+  /// Takes one step with a closure that computes the loss, and returns the
+  /// loss before the step. The closure must not call zero_grad() or
+  /// backward(): the optimizer does both around each call. An optimizer that
+  /// needs one evaluation per step evaluates the closure once and then
+  /// proceeds as step() does.
+  T step(const Closure& closure) {
+    check_parameters();
+    ++steps_;
+    return update_with_closure(closure);
+  }
+
+  /// Returns whether step() needs the closure form.
+  virtual bool needs_closure() const { return false; }
 
   /// Sets the gradient of every parameter to zero.
   void zero_grad() {
     for (Parameter<T>& parameter : parameters_) parameter.zero_grad();
   }
 
+  /// Returns the parameters of every group, in the order they were given.
   const std::vector<Parameter<T>>& parameters() const { return parameters_; }
 
+  std::size_t group_count() const { return learning_rates_.size(); }
+
+  /// Returns the group index of parameters()[parameter].
+  std::size_t group_of(std::size_t parameter) const {
+    return group_of_.at(parameter);
+  }
+
+  const T& learning_rate(std::size_t group = 0) const {
+    check_group(group);
+    return learning_rates_[group];
+  }
+
+  /// Sets the learning rate of every group.
+  void set_learning_rate(const T& learning_rate) {
+    check_learning_rate(learning_rate);
+    for (T& rate : learning_rates_) rate = learning_rate;
+  }
+
+  void set_learning_rate(std::size_t group, const T& learning_rate) {
+    check_group(group);
+    check_learning_rate(learning_rate);
+    learning_rates_[group] = learning_rate;
+  }
+
+  /// Returns the number of steps taken, counting those of a loaded state.
+  std::uint64_t steps() const { return steps_; }
+
+  /// Returns a copy of everything the optimizer changes as it runs: step
+  /// count, learning rates and buffers. Settings given to the constructor are
+  /// not part of it.
+  OptimizerState<T> state() const {
+    OptimizerState<T> state;
+    state.optimizer = name_;
+    state.steps = steps_;
+    state.learning_rates = learning_rates_;
+    for (const Parameter<T>& p : parameters_) {
+      state.parameter_sizes.push_back(p.size());
+    }
+    for (const Buffer& buffer : buffers_) {
+      for (std::size_t i = 0; i < parameters_.size(); ++i) {
+        state.buffers[buffer_key(buffer.name, i)] = buffer.values[i];
+      }
+    }
+    save_extra(state);
+    return state;
+  }
+
+  /// Restores a state from state() of an optimizer of the same kind with the
+  /// same groups and parameter sizes. Raises std::invalid_argument naming
+  /// the first difference, and changes nothing in that case.
+  void load_state(const OptimizerState<T>& state) {
+    check_state(state);
+    for (Buffer& buffer : buffers_) {
+      for (std::size_t i = 0; i < parameters_.size(); ++i) {
+        buffer.values[i] = state.buffers.at(buffer_key(buffer.name, i));
+      }
+    }
+    load_extra(state);
+    steps_ = state.steps;
+    learning_rates_ = state.learning_rates;
+  }
+
  protected:
-  /// Applies one update to parameters(). Called by step().
+  /// Takes the parameters as one group with `learning_rate`.
+  Optimizer(std::string name, std::vector<Parameter<T>> parameters,
+            const T& learning_rate)
+      : Optimizer(std::move(name),
+                  std::vector<ParameterGroup<T>>{
+                      {std::move(parameters), std::nullopt}},
+                  learning_rate) {}
+
+  /// Takes groups whose learning rate defaults to `learning_rate`.
+  Optimizer(std::string name, std::vector<ParameterGroup<T>> groups,
+            const T& learning_rate)
+      : name_(std::move(name)) {
+    if (groups.empty()) {
+      throw std::invalid_argument(fmt::format(
+          "{}: the list of parameter groups is empty; pass the Var or Tensor "
+          "parameters to optimize",
+          name_));
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      if (groups[g].parameters.empty()) {
+        throw std::invalid_argument(fmt::format(
+            "{}: the parameter list{} is empty; pass the Var or Tensor "
+            "parameters to optimize",
+            name_,
+            groups.size() > 1 ? fmt::format(" of group {}", g) : ""));
+      }
+      const T& rate = groups[g].learning_rate.value_or(learning_rate);
+      check_learning_rate(rate);
+      learning_rates_.push_back(rate);
+      for (Parameter<T>& p : groups[g].parameters) {
+        parameters_.push_back(std::move(p));
+        group_of_.push_back(g);
+      }
+    }
+    std::unordered_map<const void*, std::size_t> seen;
+    for (std::size_t i = 0; i < parameters_.size(); ++i) {
+      check_parameter(i);
+      const auto [first, inserted] = seen.emplace(parameters_[i].id(), i);
+      if (!inserted) {
+        throw std::invalid_argument(fmt::format(
+            "{}: parameters {} and {} are the same parameter, which would be "
+            "updated twice per step; pass each parameter once",
+            name_, first->second, i));
+      }
+    }
+  }
+
+  /// Applies one update to parameters(). Called by step() with recording
+  /// off and steps() already counting this step.
   virtual void update() = 0;
+
+  /// Takes one step with a closure; returns the loss before the step.
+  /// Optimizers that evaluate the loss more than once override this.
+  virtual T update_with_closure(const Closure& closure) {
+    const T loss = evaluate(closure);
+    NoGradGuard no_grad;
+    update();
+    return loss;
+  }
+
+  /// Clears the gradients, calls the closure, runs backward() and returns
+  /// the loss.
+  T evaluate(const Closure& closure) {
+    zero_grad();
+    const Var<T> loss = closure();
+    if (!loss.requires_grad()) {
+      throw std::invalid_argument(fmt::format(
+          "{}: the closure's loss depends on no parameter (it was computed "
+          "from constants or under NoGradGuard); compute it from the "
+          "optimizer's parameters with recording on",
+          name_));
+    }
+    loss.backward();
+    return loss.value();
+  }
+
+  /// Adds a buffer with one array per parameter, of the parameter's size,
+  /// filled with `initial`, and returns its index for buffer().
+  std::size_t add_buffer(std::string name, const T& initial = T(0)) {
+    Buffer buffer{std::move(name), {}};
+    for (const Parameter<T>& p : parameters_) {
+      buffer.values.emplace_back(p.size(), initial);
+    }
+    buffers_.push_back(std::move(buffer));
+    return buffers_.size() - 1;
+  }
+
+  std::span<T> buffer(std::size_t index, std::size_t parameter) {
+    return buffers_[index].values[parameter];
+  }
+
+  /// Adds state that is not a per-parameter buffer to a saved state.
+  virtual void save_extra(OptimizerState<T>&) const {}
+
+  /// Checks the state that save_extra() writes; raises
+  /// std::invalid_argument for a missing or malformed entry. Called before
+  /// anything is loaded.
+  virtual void check_extra(const OptimizerState<T>&) const {}
+
+  /// Loads the state that save_extra() wrote, after check_extra() passed.
+  virtual void load_extra(const OptimizerState<T>&) {}
 
   std::vector<Parameter<T>>& mutable_parameters() { return parameters_; }
 
  private:
+  struct Buffer {
+    std::string name;
+    std::vector<std::vector<T>> values;  // one array per parameter
+  };
+
+  static std::string buffer_key(const std::string& name, std::size_t i) {
+    return fmt::format("{}.{}", name, i);
+  }
+
+  void check_learning_rate(const T& learning_rate) const {
+    detail::check_non_negative(name_, "learning_rate", learning_rate);
+  }
+
+  void check_group(std::size_t group) const {
+    if (group < learning_rates_.size()) return;
+    throw std::invalid_argument(fmt::format(
+        "{}: group {} does not exist; there are {} parameter groups", name_,
+        group, learning_rates_.size()));
+  }
+
   void check_parameter(std::size_t i) const {
     if (parameters_[i].is_leaf()) return;
     throw std::invalid_argument(fmt::format(
-        "optimizer: parameter {} is {}, not a parameter; create it with "
+        "{}: parameter {} is {}, not a parameter; create it with "
         "Var<T>{{value}} or adjoint::parameter(tensor)",
-        i, parameters_[i].kind()));
+        name_, i, parameters_[i].kind()));
   }
 
+  void check_parameters() const {
+    for (std::size_t i = 0; i < parameters_.size(); ++i) check_parameter(i);
+  }
+
+  void check_state(const OptimizerState<T>& state) const {
+    if (state.optimizer != name_) {
+      throw std::invalid_argument(fmt::format(
+          "{}: cannot load the state of a {} optimizer", name_,
+          state.optimizer));
+    }
+    if (state.learning_rates.size() != learning_rates_.size()) {
+      throw std::invalid_argument(fmt::format(
+          "{}: the state has {} parameter groups, this optimizer {}", name_,
+          state.learning_rates.size(), learning_rates_.size()));
+    }
+    for (const T& rate : state.learning_rates) check_learning_rate(rate);
+    std::vector<std::size_t> sizes;
+    for (const Parameter<T>& p : parameters_) sizes.push_back(p.size());
+    if (state.parameter_sizes != sizes) {
+      throw std::invalid_argument(fmt::format(
+          "{}: the state's parameter sizes [{}] differ from this optimizer's "
+          "[{}]; load a state saved with the same parameters",
+          name_, fmt::join(state.parameter_sizes, ", "),
+          fmt::join(sizes, ", ")));
+    }
+    for (const Buffer& buffer : buffers_) {
+      for (std::size_t i = 0; i < parameters_.size(); ++i) {
+        const std::string key = buffer_key(buffer.name, i);
+        const auto found = state.buffers.find(key);
+        if (found == state.buffers.end()) {
+          throw std::invalid_argument(fmt::format(
+              "{}: the state has no buffer '{}'", name_, key));
+        }
+        if (found->second.size() != sizes[i]) {
+          throw std::invalid_argument(fmt::format(
+              "{}: buffer '{}' has {} values; parameter {} has {}", name_,
+              key, found->second.size(), i, sizes[i]));
+        }
+      }
+    }
+    check_extra(state);
+  }
+
+  std::string name_;
   std::vector<Parameter<T>> parameters_;
+  std::vector<std::size_t> group_of_;  // group index of each parameter
+  std::vector<T> learning_rates_;      // one per group
+  std::vector<Buffer> buffers_;
+  std::uint64_t steps_ = 0;
 };
 
 }  // namespace adjoint::optim

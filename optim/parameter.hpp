@@ -50,6 +50,13 @@ class Parameter {
     return std::visit([](const auto& h) { return h.grad_values(); }, handle_);
   }
 
+  /// Returns the gradient for a caller that changes it, for example to clip
+  /// it.
+  std::span<T> mutable_grad() {
+    return std::visit([](auto& h) { return h.mutable_grad_values(); },
+                      handle_);
+  }
+
   void zero_grad() {
     std::visit([](auto& h) { h.zero_grad(); }, handle_);
   }

@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(rejects_negative_learning_rate) {
   Var<double> w{0.0};
   BOOST_CHECK_EXCEPTION(GradientDescent<double>({w}, -0.1),
                         std::invalid_argument, [](const auto& error) {
-                          return message_contains(error, "learning rate -0.1");
+                          return message_contains(error, "learning_rate -0.1");
                         });
 }
 
