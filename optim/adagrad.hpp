@@ -72,11 +72,11 @@ class Adagrad : public Optimizer<T> {
  private:
   void initialize() {
     const std::string& name = this->name();
-    detail::check_non_negative(name, "lr_decay", options_.lr_decay);
-    detail::check_non_negative(name, "weight_decay", options_.weight_decay);
-    detail::check_non_negative(name, "initial_accumulator_value",
-                               options_.initial_accumulator_value);
-    detail::check_non_negative(name, "eps", options_.eps);
+    check_non_negative(name, "lr_decay", options_.lr_decay);
+    check_non_negative(name, "weight_decay", options_.weight_decay);
+    check_non_negative(name, "initial_accumulator_value",
+                       options_.initial_accumulator_value);
+    check_non_negative(name, "eps", options_.eps);
     sum_ = this->add_buffer("sum", options_.initial_accumulator_value);
   }
 

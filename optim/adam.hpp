@@ -62,18 +62,16 @@ class Adam : public Optimizer<T> {
 
  protected:
   template <class Parameters>
-  Adam(std::string name, Parameters parameters, Options options,
-       bool decoupled)
+  Adam(std::string name, Parameters parameters, Options options, bool decoupled)
       : Optimizer<T>(std::move(name), std::move(parameters),
                      options.learning_rate),
         options_(std::move(options)),
         decoupled_(decoupled) {
     const std::string& optimizer = this->name();
-    detail::check_unit_interval(optimizer, "beta1", options_.beta1);
-    detail::check_unit_interval(optimizer, "beta2", options_.beta2);
-    detail::check_non_negative(optimizer, "eps", options_.eps);
-    detail::check_non_negative(optimizer, "weight_decay",
-                               options_.weight_decay);
+    check_unit_interval(optimizer, "beta1", options_.beta1);
+    check_unit_interval(optimizer, "beta2", options_.beta2);
+    check_non_negative(optimizer, "eps", options_.eps);
+    check_non_negative(optimizer, "weight_decay", options_.weight_decay);
     exp_avg_ = this->add_buffer("exp_avg");
     exp_avg_sq_ = this->add_buffer("exp_avg_sq");
     if (options_.amsgrad) max_exp_avg_sq_ = this->add_buffer("max_exp_avg_sq");
@@ -140,8 +138,8 @@ class AdamW : public Adam<T> {
 
  private:
   static AdamOptions<T> to_adam(const Options& o) {
-    return {o.learning_rate, o.beta1, o.beta2, o.eps, o.weight_decay,
-            o.amsgrad};
+    return {o.learning_rate, o.beta1,        o.beta2,
+            o.eps,           o.weight_decay, o.amsgrad};
   }
 };
 

@@ -30,9 +30,9 @@ T clip_grad_norm(const std::vector<Parameter<T>>& parameters,
   using std::isfinite;
   using std::isinf;
   using std::pow;
-  detail::check_non_negative("clip_grad_norm", "max_norm", max_norm);
-  detail::check_setting(norm_type > T(0), "clip_grad_norm", "norm_type",
-                        norm_type, "> 0 (or infinity)");
+  check_non_negative("clip_grad_norm", "max_norm", max_norm);
+  check_setting(norm_type > T(0), "clip_grad_norm", "norm_type", norm_type,
+                "> 0 (or infinity)");
   const bool infinity_norm = isinf(norm_type);
   T norm(0);
   for (const Parameter<T>& p : parameters) {
@@ -74,7 +74,7 @@ T clip_grad_norm(const Optimizer<T>& optimizer,
 template <class T>
 void clip_grad_value(const std::vector<Parameter<T>>& parameters,
                      const std::type_identity_t<T>& clip_value) {
-  detail::check_non_negative("clip_grad_value", "clip_value", clip_value);
+  check_non_negative("clip_grad_value", "clip_value", clip_value);
   for (Parameter<T> p : parameters) {
     for (T& g : p.mutable_grad()) {
       if (g > clip_value) {

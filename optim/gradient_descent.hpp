@@ -39,8 +39,7 @@ class GradientDescent : public Optimizer<T> {
   using Options = GradientDescentOptions<T>;
 
   /// Plain gradient descent with the given learning rate.
-  GradientDescent(std::vector<Parameter<T>> parameters,
-                  const T& learning_rate)
+  GradientDescent(std::vector<Parameter<T>> parameters, const T& learning_rate)
       : GradientDescent(std::move(parameters),
                         Options{.learning_rate = learning_rate}) {}
 
@@ -89,16 +88,15 @@ class GradientDescent : public Optimizer<T> {
  private:
   void initialize() {
     const std::string& name = this->name();
-    detail::check_non_negative(name, "momentum", options_.momentum);
-    detail::check_non_negative(name, "dampening", options_.dampening);
-    detail::check_non_negative(name, "weight_decay", options_.weight_decay);
+    check_non_negative(name, "momentum", options_.momentum);
+    check_non_negative(name, "dampening", options_.dampening);
+    check_non_negative(name, "weight_decay", options_.weight_decay);
     if (options_.nesterov) {
-      detail::check_setting(options_.momentum > T(0), name,
-                            "momentum (with nesterov)", options_.momentum,
-                            "> 0 for Nesterov momentum");
-      detail::check_setting(options_.dampening == T(0), name,
-                            "dampening (with nesterov)", options_.dampening,
-                            "0 for Nesterov momentum");
+      check_setting(options_.momentum > T(0), name, "momentum (with nesterov)",
+                    options_.momentum, "> 0 for Nesterov momentum");
+      check_setting(options_.dampening == T(0), name,
+                    "dampening (with nesterov)", options_.dampening,
+                    "0 for Nesterov momentum");
     }
     if (options_.momentum != T(0)) {
       momentum_ = this->add_buffer("momentum_buffer");

@@ -55,6 +55,11 @@ struct LBFGSOptions {
 /// when the directional derivative g'd > -tolerance_change, or when the
 /// loss or max |t d_i| changes less than tolerance_change. The history
 /// carries over from one step() to the next, as in PyTorch.
+///
+/// NOTE: a step that stops on g'd > -tolerance_change moves nothing, and so
+/// does every later one, because the history and the direction stay the
+/// same. With max_iter = 1 under minimize() that is a silent stall; set a
+/// step_tolerance there, or lower tolerance_change.
 template <class T>
 class LBFGS : public Optimizer<T> {
  public:
@@ -65,17 +70,15 @@ class LBFGS : public Optimizer<T> {
       : Optimizer<T>("LBFGS", std::move(parameters), options.learning_rate),
         options_(std::move(options)) {
     const std::string& name = this->name();
-    detail::check_setting(options_.max_iter > 0, name, "max_iter",
-                          options_.max_iter, ">= 1");
+    check_setting(options_.max_iter > 0, name, "max_iter", options_.max_iter,
+                  ">= 1");
     if (!options_.max_eval) options_.max_eval = options_.max_iter * 5 / 4;
-    detail::check_setting(*options_.max_eval > 0, name, "max_eval",
-                          *options_.max_eval, ">= 1");
-    detail::check_non_negative(name, "tolerance_grad",
-                               options_.tolerance_grad);
-    detail::check_non_negative(name, "tolerance_change",
-                               options_.tolerance_change);
-    detail::check_setting(options_.history_size > 0, name, "history_size",
-                          options_.history_size, ">= 1");
+    check_setting(*options_.max_eval > 0, name, "max_eval", *options_.max_eval,
+                  ">= 1");
+    check_non_negative(name, "tolerance_grad", options_.tolerance_grad);
+    check_non_negative(name, "tolerance_change", options_.tolerance_change);
+    check_setting(options_.history_size > 0, name, "history_size",
+                  options_.history_size, ">= 1");
     for (const Parameter<T>& p : this->parameters()) size_ += p.size();
   }
 
@@ -93,10 +96,12 @@ class LBFGS : public Optimizer<T> {
   // Never called: step() without a closure raises for this optimizer.
   void update() override {}
 
-  T update_with_closure(const Closure& closure) override {
+  T update_with_closure(const Closure& closure,
+                        const std::optional<T>& current_loss) override {
     using std::abs;
     Vector g;
-    const T first_loss = evaluate_at(closure, g);
+    const T first_loss =
+        current_loss ? gradient(g, *current_loss) : evaluate_at(closure, g);
     T loss = first_loss;
     std::size_t evaluations = 1;
     if (max_abs(g) <= options_.tolerance_grad) return first_loss;
@@ -147,9 +152,9 @@ class LBFGS : public Optimizer<T> {
     state.buffers["lbfgs.direction"] = direction_;
     state.buffers["lbfgs.previous_gradient"] = previous_gradient_;
     state.buffers["lbfgs.rho"] = std::vector<T>(rho_.begin(), rho_.end());
-    state.buffers["lbfgs.scalars"] = {
-        t_, gamma_, previous_loss_, T(static_cast<double>(iterations_)),
-        T(static_cast<double>(evaluations_))};
+    state.buffers["lbfgs.scalars"] = {t_, gamma_, previous_loss_,
+                                      T(static_cast<double>(iterations_)),
+                                      T(static_cast<double>(evaluations_))};
     for (std::size_t k = 0; k < rho_.size(); ++k) {
       state.buffers[fmt::format("lbfgs.y.{}", k)] = y_[k];
       state.buffers[fmt::format("lbfgs.s.{}", k)] = s_[k];
@@ -175,10 +180,10 @@ class LBFGS : public Optimizer<T> {
     const auto rho = state.buffers.find("lbfgs.rho");
     if (rho == state.buffers.end()) sized("lbfgs.rho", 0, true);
     if (rho->second.size() > options_.history_size) {
-      throw std::invalid_argument(fmt::format(
-          "LBFGS: the state holds {} correction pairs, more than "
-          "history_size {}",
-          rho->second.size(), options_.history_size));
+      throw std::invalid_argument(
+          fmt::format("LBFGS: the state holds {} correction pairs, more than "
+                      "history_size {}",
+                      rho->second.size(), options_.history_size));
     }
     for (std::size_t k = 0; k < rho->second.size(); ++k) {
       sized(fmt::format("lbfgs.y.{}", k), size_, false);
@@ -270,6 +275,11 @@ class LBFGS : public Optimizer<T> {
   T evaluate_at(const Closure& closure, Vector& g) {
     const T loss = this->evaluate(closure);
     ++evaluations_;
+    return gradient(g, loss);
+  }
+
+  // Gathers the parameters' gradients into g and returns `loss`.
+  T gradient(Vector& g, const T& loss) const {
     g.clear();
     g.reserve(size_);
     for (const Parameter<T>& p : this->parameters()) {
@@ -338,10 +348,9 @@ class LBFGS : public Optimizer<T> {
     const T d2_square = d1 * d1 - g1 * g2;
     if (!(d2_square >= T(0))) return (low + high) / T(2);
     const T d2 = sqrt(d2_square);
-    const T x = x1 <= x2 ? T(x2 - (x2 - x1) * ((g2 + d2 - d1) /
-                                                (g2 - g1 + T(2) * d2)))
-                         : T(x1 - (x1 - x2) * ((g1 + d2 - d1) /
-                                                (g1 - g2 + T(2) * d2)));
+    const T x =
+        x1 <= x2 ? T(x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + T(2) * d2)))
+                 : T(x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + T(2) * d2)));
     if (!(x == x)) return (low + high) / T(2);  // 0/0 from equal points
     return std::clamp(x, low, high);
   }
@@ -400,9 +409,9 @@ class LBFGS : public Optimizer<T> {
       }
       const T min_step = current.t + T(0.01) * (current.t - previous.t);
       const T max_step = T(10) * current.t;
-      const T next = cubic_minimizer(previous.t, previous.loss, previous.slope,
-                                     current.t, current.loss, current.slope,
-                                     min_step, max_step);
+      const T next =
+          cubic_minimizer(previous.t, previous.loss, previous.slope, current.t,
+                          current.loss, current.slope, min_step, max_step);
       previous = std::move(current);
       current = try_step(closure, start, next);
       ++evaluations;

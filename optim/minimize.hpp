@@ -101,8 +101,8 @@ T gradient_norm(const Optimizer<T>& optimizer) {
 /// then either stops or updates the parameters. So `observe` receives the
 /// starting point as step 0 and the final parameters as the last step, and
 /// it is the place to log, clip gradients or step a schedule. An optimizer
-/// that needs a closure (LBFGS) gets `loss` as its closure, so one of its
-/// steps evaluates the loss again at least once.
+/// that needs a closure (LBFGS) gets `loss` as its closure, and the loss
+/// and gradients of step k, so that it does not evaluate them again.
 template <class T, class LossFunction, class Observer = IgnoreSteps>
 MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
                            const StopCriteria& criteria,
@@ -154,7 +154,7 @@ MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
       for (const T& v : p.values()) before.push_back(v);
     }
     if (optimizer.needs_closure()) {
-      optimizer.step([&loss] { return Var<T>(loss()); });
+      optimizer.step([&loss] { return Var<T>(loss()); }, value);
     } else {
       optimizer.step();
     }

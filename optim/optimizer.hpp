@@ -28,20 +28,22 @@ struct ParameterGroup {
   std::optional<T> learning_rate;  // empty: the optimizer's learning rate
 };
 
-namespace detail {
+// Checks of settings, for optimizers and schedules, including those written
+// outside the library, so that every message has the same form.
 
-// Raises std::invalid_argument unless `valid`, naming the optimizer, the
-// setting, its value and the rule it breaks.
+/// Raises std::invalid_argument unless `valid`, naming the optimizer, the
+/// setting, its value and the rule it breaks.
 template <class T>
 void check_setting(bool valid, std::string_view optimizer,
                    std::string_view setting, const T& value,
                    std::string_view rule) {
   if (valid) return;
-  throw std::invalid_argument(
-      fmt::format("{}: invalid {} {}; it must be {}", optimizer, setting,
-                  static_cast<double>(value), rule));
+  throw std::invalid_argument(fmt::format("{}: invalid {} {}; it must be {}",
+                                          optimizer, setting,
+                                          static_cast<double>(value), rule));
 }
 
+/// Raises std::invalid_argument unless `value` is finite and >= 0.
 template <class T>
 void check_non_negative(std::string_view optimizer, std::string_view setting,
                         const T& value) {
@@ -50,15 +52,14 @@ void check_non_negative(std::string_view optimizer, std::string_view setting,
                 "a finite number >= 0");
 }
 
-// For decay rates such as Adam's betas and RMSProp's alpha.
+/// Raises std::invalid_argument unless `value` is in [0, 1), the range of
+/// decay rates such as Adam's betas and RMSProp's alpha.
 template <class T>
 void check_unit_interval(std::string_view optimizer, std::string_view setting,
                          const T& value) {
   check_setting(value >= T(0) && value < T(1), optimizer, setting, value,
                 "in [0, 1)");
 }
-
-}  // namespace detail
 
 /// Base of every optimizer: the parameters in groups with their learning
 /// rates, the step count, per-parameter buffers and the saving and loading
@@ -107,7 +108,17 @@ class Optimizer {
   T step(const Closure& closure) {
     check_parameters();
     ++steps_;
-    return update_with_closure(closure);
+    return update_with_closure(closure, std::nullopt);
+  }
+
+  /// Takes one step with a closure when the gradients already hold the
+  /// gradient of the loss at the current values and `current_loss` is the
+  /// loss there, as after a training loop's own evaluation. The optimizer
+  /// then skips its first evaluation. Returns `current_loss`.
+  T step(const Closure& closure, const T& current_loss) {
+    check_parameters();
+    ++steps_;
+    return update_with_closure(closure, current_loss);
   }
 
   /// Returns whether step() needs the closure form.
@@ -207,8 +218,7 @@ class Optimizer {
         throw std::invalid_argument(fmt::format(
             "{}: the parameter list{} is empty; pass the Var or Tensor "
             "parameters to optimize",
-            name_,
-            groups.size() > 1 ? fmt::format(" of group {}", g) : ""));
+            name_, groups.size() > 1 ? fmt::format(" of group {}", g) : ""));
       }
       const T& rate = groups[g].learning_rate.value_or(learning_rate);
       check_learning_rate(rate);
@@ -235,10 +245,13 @@ class Optimizer {
   /// off and steps() already counting this step.
   virtual void update() = 0;
 
-  /// Takes one step with a closure; returns the loss before the step.
-  /// Optimizers that evaluate the loss more than once override this.
-  virtual T update_with_closure(const Closure& closure) {
-    const T loss = evaluate(closure);
+  /// Takes one step with a closure and returns the loss before the step.
+  /// `current_loss`, when given, is the loss at the current values, whose
+  /// gradient the parameters already hold. Optimizers that evaluate the
+  /// loss more than once override this.
+  virtual T update_with_closure(const Closure& closure,
+                                const std::optional<T>& current_loss) {
+    const T loss = current_loss ? *current_loss : evaluate(closure);
     NoGradGuard no_grad;
     update();
     return loss;
@@ -299,7 +312,7 @@ class Optimizer {
   }
 
   void check_learning_rate(const T& learning_rate) const {
-    detail::check_non_negative(name_, "learning_rate", learning_rate);
+    check_non_negative(name_, "learning_rate", learning_rate);
   }
 
   void check_group(std::size_t group) const {
@@ -311,10 +324,10 @@ class Optimizer {
 
   void check_parameter(std::size_t i) const {
     if (parameters_[i].is_leaf()) return;
-    throw std::invalid_argument(fmt::format(
-        "{}: parameter {} is {}, not a parameter; create it with "
-        "Var<T>{{value}} or adjoint::parameter(tensor)",
-        name_, i, parameters_[i].kind()));
+    throw std::invalid_argument(
+        fmt::format("{}: parameter {} is {}, not a parameter; create it with "
+                    "Var<T>{{value}} or adjoint::parameter(tensor)",
+                    name_, i, parameters_[i].kind()));
   }
 
   void check_parameters() const {
@@ -323,9 +336,9 @@ class Optimizer {
 
   void check_state(const OptimizerState<T>& state) const {
     if (state.optimizer != name_) {
-      throw std::invalid_argument(fmt::format(
-          "{}: cannot load the state of a {} optimizer", name_,
-          state.optimizer));
+      throw std::invalid_argument(
+          fmt::format("{}: cannot load the state of a {} optimizer", name_,
+                      state.optimizer));
     }
     if (state.learning_rates.size() != learning_rates_.size()) {
       throw std::invalid_argument(fmt::format(
@@ -347,13 +360,13 @@ class Optimizer {
         const std::string key = buffer_key(buffer.name, i);
         const auto found = state.buffers.find(key);
         if (found == state.buffers.end()) {
-          throw std::invalid_argument(fmt::format(
-              "{}: the state has no buffer '{}'", name_, key));
+          throw std::invalid_argument(
+              fmt::format("{}: the state has no buffer '{}'", name_, key));
         }
         if (found->second.size() != sizes[i]) {
-          throw std::invalid_argument(fmt::format(
-              "{}: buffer '{}' has {} values; parameter {} has {}", name_,
-              key, found->second.size(), i, sizes[i]));
+          throw std::invalid_argument(
+              fmt::format("{}: buffer '{}' has {} values; parameter {} has {}",
+                          name_, key, found->second.size(), i, sizes[i]));
         }
       }
     }

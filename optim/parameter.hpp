@@ -53,8 +53,7 @@ class Parameter {
   /// Returns the gradient for a caller that changes it, for example to clip
   /// it.
   std::span<T> mutable_grad() {
-    return std::visit([](auto& h) { return h.mutable_grad_values(); },
-                      handle_);
+    return std::visit([](auto& h) { return h.mutable_grad_values(); }, handle_);
   }
 
   void zero_grad() {

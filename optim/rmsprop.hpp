@@ -89,10 +89,10 @@ class RMSProp : public Optimizer<T> {
  private:
   void initialize() {
     const std::string& name = this->name();
-    detail::check_unit_interval(name, "alpha", options_.alpha);
-    detail::check_non_negative(name, "eps", options_.eps);
-    detail::check_non_negative(name, "weight_decay", options_.weight_decay);
-    detail::check_non_negative(name, "momentum", options_.momentum);
+    check_unit_interval(name, "alpha", options_.alpha);
+    check_non_negative(name, "eps", options_.eps);
+    check_non_negative(name, "weight_decay", options_.weight_decay);
+    check_non_negative(name, "momentum", options_.momentum);
     square_avg_ = this->add_buffer("square_avg");
     if (options_.centered) grad_avg_ = this->add_buffer("grad_avg");
     if (options_.momentum > T(0)) {

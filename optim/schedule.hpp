@@ -103,9 +103,8 @@ class StepLR : public LearningRateSchedule<T> {
       : LearningRateSchedule<T>("StepLR", optimizer),
         step_size_(step_size),
         gamma_(gamma) {
-    detail::check_setting(step_size > 0, "StepLR", "step_size", step_size,
-                          ">= 1");
-    detail::check_non_negative("StepLR", "gamma", gamma_);
+    check_setting(step_size > 0, "StepLR", "step_size", step_size, ">= 1");
+    check_non_negative("StepLR", "gamma", gamma_);
   }
 
   T rate(const T& base, std::size_t epoch) const override {
@@ -124,7 +123,7 @@ class ExponentialLR : public LearningRateSchedule<T> {
  public:
   ExponentialLR(Optimizer<T>& optimizer, const std::type_identity_t<T>& gamma)
       : LearningRateSchedule<T>("ExponentialLR", optimizer), gamma_(gamma) {
-    detail::check_non_negative("ExponentialLR", "gamma", gamma_);
+    check_non_negative("ExponentialLR", "gamma", gamma_);
   }
 
   T rate(const T& base, std::size_t epoch) const override {
@@ -148,17 +147,16 @@ class CosineAnnealingLR : public LearningRateSchedule<T> {
       : LearningRateSchedule<T>("CosineAnnealingLR", optimizer),
         t_max_(t_max),
         eta_min_(eta_min) {
-    detail::check_setting(t_max > 0, "CosineAnnealingLR", "t_max", t_max,
-                          ">= 1");
-    detail::check_non_negative("CosineAnnealingLR", "eta_min", eta_min_);
+    check_setting(t_max > 0, "CosineAnnealingLR", "t_max", t_max, ">= 1");
+    check_non_negative("CosineAnnealingLR", "eta_min", eta_min_);
   }
 
   T rate(const T& base, std::size_t epoch) const override {
     using std::acos;
     using std::cos;
     const T pi = acos(T(-1));
-    const T phase = T(static_cast<double>(epoch)) /
-                    T(static_cast<double>(t_max_));
+    const T phase =
+        T(static_cast<double>(epoch)) / T(static_cast<double>(t_max_));
     return eta_min_ + (base - eta_min_) * (T(1) + cos(T(pi * phase))) / T(2);
   }
 
@@ -198,11 +196,11 @@ class ReduceLROnPlateau {
   explicit ReduceLROnPlateau(Optimizer<T>& optimizer, Options options = {})
       : optimizer_(optimizer), options_(std::move(options)) {
     const char* name = "ReduceLROnPlateau";
-    detail::check_setting(options_.factor >= T(0) && options_.factor < T(1),
-                          name, "factor", options_.factor, "in [0, 1)");
-    detail::check_non_negative(name, "threshold", options_.threshold);
-    detail::check_non_negative(name, "min_lr", options_.min_lr);
-    detail::check_non_negative(name, "eps", options_.eps);
+    check_setting(options_.factor >= T(0) && options_.factor < T(1), name,
+                  "factor", options_.factor, "in [0, 1)");
+    check_non_negative(name, "threshold", options_.threshold);
+    check_non_negative(name, "min_lr", options_.min_lr);
+    check_non_negative(name, "eps", options_.eps);
   }
 
   ReduceLROnPlateau(const ReduceLROnPlateau&) = delete;
@@ -227,8 +225,8 @@ class ReduceLROnPlateau {
     bool cut = false;
     for (std::size_t g = 0; g < optimizer_.group_count(); ++g) {
       const T old_rate = optimizer_.learning_rate(g);
-      const T new_rate = std::max(T(old_rate * options_.factor),
-                                  options_.min_lr);
+      const T new_rate =
+          std::max(T(old_rate * options_.factor), options_.min_lr);
       if (old_rate - new_rate > options_.eps) {
         optimizer_.set_learning_rate(g, new_rate);
         cut = true;

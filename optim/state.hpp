@@ -85,8 +85,8 @@ inline void expect_token(std::istream& in, const std::string& keyword) {
   const std::string token = read_token(in, keyword.c_str());
   if (token != keyword) {
     throw std::invalid_argument(fmt::format(
-        "read_state: expected '{}' in the optimizer state, found '{}'",
-        keyword, token));
+        "read_state: expected '{}' in the optimizer state, found '{}'", keyword,
+        token));
   }
 }
 
@@ -136,9 +136,9 @@ inline constexpr const char* state_magic = "adjoint-optimizer-state";
 /// is written with the digits it needs to round-trip.
 template <class T>
 void write_state(std::ostream& out, const OptimizerState<T>& state) {
-  std::string text = fmt::format("{} 1\noptimizer {}\nsteps {}\n",
-                                 detail::state_magic, state.optimizer,
-                                 state.steps);
+  std::string text =
+      fmt::format("{} 1\noptimizer {}\nsteps {}\n", detail::state_magic,
+                  state.optimizer, state.steps);
   text += fmt::format("learning_rates {}", state.learning_rates.size());
   for (const T& rate : state.learning_rates) {
     text += ' ' + detail::exact_text(rate);
@@ -174,19 +174,19 @@ OptimizerState<T> read_state(std::istream& in) {
   detail::expect_token(in, "steps");
   state.steps = detail::read_count(in, "steps");
   detail::expect_token(in, "learning_rates");
-  state.learning_rates = detail::read_values<T>(in, "learning rate count",
-                                                      "learning rate");
+  state.learning_rates =
+      detail::read_values<T>(in, "learning rate count", "learning rate");
   detail::expect_token(in, "parameter_sizes");
   const std::size_t parameters = detail::read_length(in, "parameter count");
   for (std::size_t i = 0; i < parameters; ++i) {
-    state.parameter_sizes.push_back(
-        detail::read_length(in, "parameter size"));
+    state.parameter_sizes.push_back(detail::read_length(in, "parameter size"));
   }
   detail::expect_token(in, "buffers");
   const std::size_t buffers = detail::read_length(in, "buffer count");
   for (std::size_t i = 0; i < buffers; ++i) {
     std::string name = detail::read_token(in, "a buffer name");
-    std::vector<T> values = detail::read_values<T>(in, "buffer length", "buffer value");
+    std::vector<T> values =
+        detail::read_values<T>(in, "buffer length", "buffer value");
     if (!state.buffers.emplace(name, std::move(values)).second) {
       throw std::invalid_argument(fmt::format(
           "read_state: buffer '{}' appears twice in the optimizer state",

@@ -71,7 +71,8 @@ const double starting_gradient_norm = 43.895476337520876;
 // 1 / (the largest eigenvalue of Z^T Z / n), from numpy.linalg.eigvalsh.
 const double stable_limit = 1 / 2.13317349;
 
-const adjoint::testing::ExampleProgram program{executable, "linear_regression_example_test"};
+const adjoint::testing::ExampleProgram program{
+    executable, "linear_regression_example_test"};
 
 /// Creates the scratch directory of this test process and removes it at the
 /// end.
@@ -357,7 +358,8 @@ BOOST_AUTO_TEST_CASE(large_lr_diverges) {
   BOOST_TEST(run.err == "");
   const std::string line = last_line(run.out);
   BOOST_TEST(line.starts_with("diverged at step 5 because the loss kept "
-                              "growing. The learning rate 1 is too large"),
+                              "growing past its starting value. The learning "
+                              "rate 1 is too large"),
              line);
   BOOST_TEST(line.find("stable only for lr < 0.469") != std::string::npos,
              line);

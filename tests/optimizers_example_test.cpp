@@ -84,8 +84,8 @@ std::vector<TableRow> table_of(const std::string& out) {
     }
     std::istringstream fields(lines[i]);
     TableRow row;
-    fields >> row.function >> row.optimizer >> row.learning_rate >>
-        row.steps >> row.evaluations >> row.loss >> row.distance;
+    fields >> row.function >> row.optimizer >> row.learning_rate >> row.steps >>
+        row.evaluations >> row.loss >> row.distance;
     BOOST_TEST_REQUIRE(!fields.fail(), "bad table row: " << lines[i]);
     std::getline(fields >> std::ws, row.result);
     rows.push_back(row);
@@ -181,8 +181,8 @@ BOOST_AUTO_TEST_CASE(default_table_lists_every_run) {
         BOOST_TEST_REQUIRE(trace.size() == row.steps + 1);
         BOOST_TEST(trace.back().loss == row.loss,
                    boost::test_tools::tolerance(1e-2));
-        BOOST_TEST(!fs::exists(directory /
-                               (function + "_" + optimizer + ".csv.tmp")));
+        BOOST_TEST(
+            !fs::exists(directory / (function + "_" + optimizer + ".csv.tmp")));
       }
     }
   }
@@ -197,7 +197,8 @@ BOOST_AUTO_TEST_CASE(default_table_lists_every_run) {
   for (const std::string& optimizer : optimizer_names) {
     BOOST_TEST(result_of("tutorial", optimizer) == "converged", optimizer);
   }
-  for (const std::string optimizer : {"momentum", "nesterov", "adam", "lbfgs"}) {
+  for (const std::string optimizer :
+       {"momentum", "nesterov", "adam", "lbfgs"}) {
     BOOST_TEST(result_of("rosenbrock", optimizer) == "converged", optimizer);
   }
   BOOST_TEST(result_of("rosenbrock", "gd") == "step limit");
@@ -247,8 +248,8 @@ BOOST_AUTO_TEST_CASE(trace_has_row_per_step) {
 
 BOOST_AUTO_TEST_CASE(default_start_is_step_zero) {
   const fs::path directory = scratch("start");
-  const Run run = run_program({"--optimizer", "gd", "--steps", "3",
-                               "--trace-dir", directory.string()});
+  const Run run = run_program(
+      {"--optimizer", "gd", "--steps", "3", "--trace-dir", directory.string()});
   BOOST_TEST(run.exit_code == exit_converged);
   const std::vector<TraceRow> tutorial =
       read_trace(directory / "tutorial_gd.csv", "step,loss,w");
@@ -268,8 +269,8 @@ BOOST_AUTO_TEST_CASE(default_start_is_step_zero) {
 
 BOOST_AUTO_TEST_CASE(rprop_converges_on_tutorial) {
   const fs::path trace = scratch("rprop.csv");
-  const Run run = run_program({"--function", "tutorial", "--optimizer",
-                               "rprop", "--trace", trace.string()});
+  const Run run = run_program({"--function", "tutorial", "--optimizer", "rprop",
+                               "--trace", trace.string()});
   BOOST_TEST(run.exit_code == exit_converged, run.out);
   BOOST_TEST(run.err == "");
   const std::vector<TraceRow> rows = read_trace(trace, "step,loss,w");
@@ -291,14 +292,14 @@ BOOST_AUTO_TEST_CASE(rprop_halves_step_after_sign_change) {
   // gradient then changes sign, so step 2 does not move and halves the step
   // size, and step 3 moves back by 0.005 to w = 2 exactly.
   const fs::path trace = scratch("rprop_flip.csv");
-  const Run run = run_program({"--function", "tutorial", "--optimizer",
-                               "rprop", "--start", "2.005", "--steps", "3",
-                               "--tolerance", "0", "--trace",
-                               trace.string()});
+  const Run run = run_program({"--function", "tutorial", "--optimizer", "rprop",
+                               "--start", "2.005", "--steps", "3",
+                               "--tolerance", "0", "--trace", trace.string()});
   BOOST_TEST_REQUIRE(run.exit_code != exit_invalid_input, run.err);
   const std::vector<TraceRow> rows = read_trace(trace, "step,loss,w");
   BOOST_TEST_REQUIRE(rows.size() == 4u);
-  BOOST_TEST(rows[1].parameters[0] == 1.995, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(rows[1].parameters[0] == 1.995,
+             boost::test_tools::tolerance(1e-12));
   BOOST_TEST(rows[2].parameters[0] == rows[1].parameters[0]);
   BOOST_TEST(rows[3].parameters[0] == 2.0, boost::test_tools::tolerance(1e-12));
 }
@@ -320,13 +321,12 @@ BOOST_AUTO_TEST_CASE(large_lr_diverges) {
 
 BOOST_AUTO_TEST_CASE(step_limit_exit_status) {
   const fs::path trace = scratch("limited.csv");
-  const Run run = run_program({"--function", "rosenbrock", "--optimizer",
-                               "gd", "--steps", "10", "--trace",
-                               trace.string()});
+  const Run run = run_program({"--function", "rosenbrock", "--optimizer", "gd",
+                               "--steps", "10", "--trace", trace.string()});
   BOOST_TEST(run.exit_code == exit_not_converged);
-  BOOST_TEST(run.out.find("did not converge within 10 steps") !=
-                 std::string::npos,
-             run.out);
+  BOOST_TEST(
+      run.out.find("did not converge within 10 steps") != std::string::npos,
+      run.out);
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
@@ -425,8 +425,8 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
 BOOST_AUTO_TEST_CASE(trace_dir_that_is_a_file) {
   const fs::path file = scratch("not_a_directory");
   adjoint::testing::write_text(file, "text\n");
-  const Run run = run_program({"--optimizer", "gd", "--trace-dir",
-                               file.string()});
+  const Run run =
+      run_program({"--optimizer", "gd", "--trace-dir", file.string()});
   BOOST_TEST(run.exit_code == exit_invalid_input);
   BOOST_TEST(run.out == "");
   BOOST_TEST(run.err.starts_with("optimizers: cannot create the trace "
@@ -441,8 +441,8 @@ BOOST_AUTO_TEST_CASE(help_lists_every_option) {
   BOOST_TEST(run.exit_code == exit_converged);
   BOOST_TEST(run.err == "");
   for (const std::string option :
-       {"--function", "--optimizer", "--lr", "--momentum", "--beta1",
-        "--beta2", "--eps", "--weight-decay", "--alpha", "--start", "--steps",
+       {"--function", "--optimizer", "--lr", "--momentum", "--beta1", "--beta2",
+        "--eps", "--weight-decay", "--alpha", "--start", "--steps",
         "--tolerance", "--trace", "--trace-dir"}) {
     BOOST_TEST(run.out.find(option + " ") != std::string::npos, option);
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "autodiff/autodiff.hpp"
+#include "gradient_check.hpp"
 #include "optim/optim.hpp"
 #include "tensor_support.hpp"
 
@@ -54,11 +55,16 @@ Factory make(typename O::Options quadratic_options,
 
 Factory factory(const std::string& name) {
   using GD = GradientDescent<double>;
-  if (name == "gd") return make<GD>({.learning_rate = 0.01}, {.learning_rate = 1e-4});
+  if (name == "gd")
+    return make<GD>({.learning_rate = 0.01}, {.learning_rate = 1e-4});
   if (name == "momentum") {
-    return make<GD>({.learning_rate = 0.01, .momentum = 0.9, .dampening = 0.1,
+    return make<GD>({.learning_rate = 0.01,
+                     .momentum = 0.9,
+                     .dampening = 0.1,
                      .weight_decay = 0.01},
-                    {.learning_rate = 1e-4, .momentum = 0.9, .dampening = 0.1,
+                    {.learning_rate = 1e-4,
+                     .momentum = 0.9,
+                     .dampening = 0.1,
                      .weight_decay = 0.01});
   }
   if (name == "nesterov") {
@@ -69,11 +75,18 @@ Factory factory(const std::string& name) {
     return make<Adam<double>>({.learning_rate = 0.1}, {.learning_rate = 0.01});
   }
   if (name == "adam_l2_amsgrad") {
-    return make<Adam<double>>(
-        {.learning_rate = 0.1, .beta1 = 0.8, .beta2 = 0.9, .eps = 1e-6,
-         .weight_decay = 0.1, .amsgrad = true},
-        {.learning_rate = 0.01, .beta1 = 0.8, .beta2 = 0.9, .eps = 1e-6,
-         .weight_decay = 0.1, .amsgrad = true});
+    return make<Adam<double>>({.learning_rate = 0.1,
+                               .beta1 = 0.8,
+                               .beta2 = 0.9,
+                               .eps = 1e-6,
+                               .weight_decay = 0.1,
+                               .amsgrad = true},
+                              {.learning_rate = 0.01,
+                               .beta1 = 0.8,
+                               .beta2 = 0.9,
+                               .eps = 1e-6,
+                               .weight_decay = 0.1,
+                               .amsgrad = true});
   }
   if (name == "adamw") {
     return make<AdamW<double>>({.learning_rate = 0.1, .weight_decay = 0.1},
@@ -84,11 +97,16 @@ Factory factory(const std::string& name) {
                                  {.learning_rate = 1e-3});
   }
   if (name == "rmsprop_centered") {
-    return make<RMSProp<double>>(
-        {.learning_rate = 0.01, .alpha = 0.9, .weight_decay = 0.01,
-         .momentum = 0.5, .centered = true},
-        {.learning_rate = 1e-3, .alpha = 0.9, .weight_decay = 0.01,
-         .momentum = 0.5, .centered = true});
+    return make<RMSProp<double>>({.learning_rate = 0.01,
+                                  .alpha = 0.9,
+                                  .weight_decay = 0.01,
+                                  .momentum = 0.5,
+                                  .centered = true},
+                                 {.learning_rate = 1e-3,
+                                  .alpha = 0.9,
+                                  .weight_decay = 0.01,
+                                  .momentum = 0.5,
+                                  .centered = true});
   }
   if (name == "adagrad") {
     const AdagradOptions<double> options{.learning_rate = 0.1,
@@ -139,27 +157,109 @@ struct ReferenceTrajectory {
 // (-1.5, 2).
 const std::vector<ReferenceTrajectory> torch_trajectories = {
     {"gd", "quadratic", {{0.06, -0.2}, {0.1188, -0.36}, {0.176424, -0.488}}},
-    {"gd", "rosenbrock", {{-1.4845, 2.005}, {-1.4722019039549998, 2.008974805}, {-1.4623793778987508, 2.012142877820174}}},
-    {"momentum", "quadratic", {{0.06, -0.2}, {0.1669146, -0.5239820000000001}, {0.314118254886, -0.9012018816200001}}},
-    {"momentum", "rosenbrock", {{-1.4844985, 2.004998}, {-1.4594776696325178, 2.0130716758388405}, {-1.4303674046104558, 2.022442233390997}}},
-    {"nesterov", "quadratic", {{0.114, -0.38}, {0.272268, -0.7776}, {0.466415016, -1.108352}}},
-    {"nesterov", "rosenbrock", {{-1.47055, 2.0095}, {-1.4399547018414556, 2.019364657495}, {-1.4141161026591313, 2.027544523458192}}},
-    {"adam", "quadratic", {{0.09999999983333333, -0.09999999995}, {0.19989729258521102, -0.19958777222669788}, {0.29961847654925267, -0.2984137284565159}}},
-    {"adam", "rosenbrock", {{-1.4900000000006453, 2.009999999998}, {-1.4800827625793491, 2.0199175641793925}, {-1.4703270820088348, 2.0296717846564474}}},
-    {"adam_l2_amsgrad", "quadratic", {{0.09999998333333611, -0.09999999500000024}, {0.19987987832983414, -0.19955008859551365}, {0.2995548712159556, -0.29826832741328274}}},
-    {"adam_l2_amsgrad", "rosenbrock", {{-1.4900000000644538, 2.009999999799197}, {-1.48008860159972, 2.0199110489807452}, {-1.4703512543510644, 2.029644451228398}}},
-    {"adamw", "quadratic", {{0.09999999983333333, -0.09999999995}, {0.1988972925868777, -0.19858777222719787}, {0.29663115153344133, -0.29543634859734286}}},
-    {"adamw", "rosenbrock", {{-1.4885000000006452, 2.007999999998}, {-1.4771028669987682, 2.015901353972304}, {-1.4658970782393774, 2.023613261155373}}},
-    {"rmsprop", "quadratic", {{0.0999999983333333, -0.09999999949999996}, {0.16968255055992343, -0.16708203859549092}, {0.22611143060833097, -0.2200177346212126}}},
-    {"rmsprop", "rosenbrock", {{-1.4900000000064517, 2.00999999998}, {-1.4835491520939998, 2.0164526524598525}, {-1.478598290873509, 2.0214006795545383}}},
-    {"rmsprop_centered", "quadratic", {{0.03333333314814815, -0.03333333327777779}, {0.07535451522868675, -0.07507631103074196}, {0.11858326741240084, -0.11758086200110825}}},
-    {"rmsprop_centered", "rosenbrock", {{-1.4966666666673833, 2.0033333333311103}, {-1.492518753867223, 2.0074816864229375}, {-1.4883377521093872, 2.011663365188851}}},
-    {"adagrad", "quadratic", {{0.09986139979312889, -0.09998750234276196}, {0.1660022476324227, -0.16369256310059482}, {0.21704717111478025, -0.211681485516249}}},
-    {"adagrad", "rosenbrock", {{-1.4900000208075685, 2.009999799845893}, {-1.4838743325985848, 2.0161267996306607}, {-1.4793771353391687, 2.020621223999757}}},
-    {"lbfgs", "quadratic", {{0.23076923076923078, -0.7692307692307693}, {0.6154959050234372, -1.0715351228492969}, {1.2833579114815021, -1.2184679094744073}}},
-    {"lbfgs", "rosenbrock", {{-1.4172551712244599, 2.026691880250174}, {-1.4200404011339869, 2.024868214861027}, {-1.4201365045001701, 2.023710425144713}}},
-    {"lbfgs_no_search", "quadratic", {{0.11538461538461539, -0.38461538461538464}, {0.3654402602040264, -0.7280752537323408}, {0.6743630340014384, -0.937450973386662}}},
-    {"lbfgs_no_search", "rosenbrock", {{-1.1219512195121952, 2.1219512195121952}, {-1.2562351611111637, 2.073956127358466}, {-1.3762295024949944, 2.0441919156290185}}},
+    {"gd",
+     "rosenbrock",
+     {{-1.4845, 2.005},
+      {-1.4722019039549998, 2.008974805},
+      {-1.4623793778987508, 2.012142877820174}}},
+    {"momentum",
+     "quadratic",
+     {{0.06, -0.2},
+      {0.1669146, -0.5239820000000001},
+      {0.314118254886, -0.9012018816200001}}},
+    {"momentum",
+     "rosenbrock",
+     {{-1.4844985, 2.004998},
+      {-1.4594776696325178, 2.0130716758388405},
+      {-1.4303674046104558, 2.022442233390997}}},
+    {"nesterov",
+     "quadratic",
+     {{0.114, -0.38}, {0.272268, -0.7776}, {0.466415016, -1.108352}}},
+    {"nesterov",
+     "rosenbrock",
+     {{-1.47055, 2.0095},
+      {-1.4399547018414556, 2.019364657495},
+      {-1.4141161026591313, 2.027544523458192}}},
+    {"adam",
+     "quadratic",
+     {{0.09999999983333333, -0.09999999995},
+      {0.19989729258521102, -0.19958777222669788},
+      {0.29961847654925267, -0.2984137284565159}}},
+    {"adam",
+     "rosenbrock",
+     {{-1.4900000000006453, 2.009999999998},
+      {-1.4800827625793491, 2.0199175641793925},
+      {-1.4703270820088348, 2.0296717846564474}}},
+    {"adam_l2_amsgrad",
+     "quadratic",
+     {{0.09999998333333611, -0.09999999500000024},
+      {0.19987987832983414, -0.19955008859551365},
+      {0.2995548712159556, -0.29826832741328274}}},
+    {"adam_l2_amsgrad",
+     "rosenbrock",
+     {{-1.4900000000644538, 2.009999999799197},
+      {-1.48008860159972, 2.0199110489807452},
+      {-1.4703512543510644, 2.029644451228398}}},
+    {"adamw",
+     "quadratic",
+     {{0.09999999983333333, -0.09999999995},
+      {0.1988972925868777, -0.19858777222719787},
+      {0.29663115153344133, -0.29543634859734286}}},
+    {"adamw",
+     "rosenbrock",
+     {{-1.4885000000006452, 2.007999999998},
+      {-1.4771028669987682, 2.015901353972304},
+      {-1.4658970782393774, 2.023613261155373}}},
+    {"rmsprop",
+     "quadratic",
+     {{0.0999999983333333, -0.09999999949999996},
+      {0.16968255055992343, -0.16708203859549092},
+      {0.22611143060833097, -0.2200177346212126}}},
+    {"rmsprop",
+     "rosenbrock",
+     {{-1.4900000000064517, 2.00999999998},
+      {-1.4835491520939998, 2.0164526524598525},
+      {-1.478598290873509, 2.0214006795545383}}},
+    {"rmsprop_centered",
+     "quadratic",
+     {{0.03333333314814815, -0.03333333327777779},
+      {0.07535451522868675, -0.07507631103074196},
+      {0.11858326741240084, -0.11758086200110825}}},
+    {"rmsprop_centered",
+     "rosenbrock",
+     {{-1.4966666666673833, 2.0033333333311103},
+      {-1.492518753867223, 2.0074816864229375},
+      {-1.4883377521093872, 2.011663365188851}}},
+    {"adagrad",
+     "quadratic",
+     {{0.09986139979312889, -0.09998750234276196},
+      {0.1660022476324227, -0.16369256310059482},
+      {0.21704717111478025, -0.211681485516249}}},
+    {"adagrad",
+     "rosenbrock",
+     {{-1.4900000208075685, 2.009999799845893},
+      {-1.4838743325985848, 2.0161267996306607},
+      {-1.4793771353391687, 2.020621223999757}}},
+    {"lbfgs",
+     "quadratic",
+     {{0.23076923076923078, -0.7692307692307693},
+      {0.6154959050234372, -1.0715351228492969},
+      {1.2833579114815021, -1.2184679094744073}}},
+    {"lbfgs",
+     "rosenbrock",
+     {{-1.4172551712244599, 2.026691880250174},
+      {-1.4200404011339869, 2.024868214861027},
+      {-1.4201365045001701, 2.023710425144713}}},
+    {"lbfgs_no_search",
+     "quadratic",
+     {{0.11538461538461539, -0.38461538461538464},
+      {0.3654402602040264, -0.7280752537323408},
+      {0.6743630340014384, -0.937450973386662}}},
+    {"lbfgs_no_search",
+     "rosenbrock",
+     {{-1.1219512195121952, 2.1219512195121952},
+      {-1.2562351611111637, 2.073956127358466},
+      {-1.3762295024949944, 2.0441919156290185}}},
 };
 
 // Relative difference, measured against 1 for values below 1.
@@ -174,8 +274,8 @@ BOOST_FIXTURE_TEST_SUITE(optimizers, adjoint::testing::EmptyTapes)
 BOOST_AUTO_TEST_CASE(first_steps_match_torch) {
   for (const ReferenceTrajectory& reference : torch_trajectories) {
     const bool on_rosenbrock = std::string(reference.function) == "rosenbrock";
-    const Function function = on_rosenbrock ? rosenbrock<double>
-                                            : quadratic<double>;
+    const Function function =
+        on_rosenbrock ? rosenbrock<double> : quadratic<double>;
     Var<double> a{on_rosenbrock ? -1.5 : 0.0};
     Var<double> b{on_rosenbrock ? 2.0 : 0.0};
     const auto optimizer = factory(reference.optimizer)({a, b}, on_rosenbrock);
@@ -288,8 +388,10 @@ BOOST_AUTO_TEST_CASE(adam_in_fifty_digits) {
   using R = Reference;
   Var<R> a{R(0)};
   Var<R> b{R(0)};
-  Adam<R> optimizer({a, b}, {.learning_rate = R("0.1"), .beta1 = R("0.9"),
-                             .beta2 = R("0.999"), .eps = R("1e-8")});
+  Adam<R> optimizer({a, b}, {.learning_rate = R("0.1"),
+                             .beta1 = R("0.9"),
+                             .beta2 = R("0.999"),
+                             .eps = R("1e-8")});
   const auto loss = [&] { return quadratic(a, b); };
   take_step(optimizer, loss);
   const R a1 = R("0.1") * 6 / (6 + R("1e-8"));
@@ -303,8 +405,7 @@ BOOST_AUTO_TEST_CASE(adam_in_fifty_digits) {
                         (sqrt(v) / sqrt(1 - R("0.998001")) + R("1e-8"));
   BOOST_TEST(abs(a.value() - a2) <= R("1e-45"));
   // The double trajectory agrees with the 50-digit one to rounding.
-  BOOST_TEST(std::abs(0.19989729258521102 - static_cast<double>(a2)) <=
-             1e-15);
+  BOOST_TEST(std::abs(0.19989729258521102 - static_cast<double>(a2)) <= 1e-15);
 }
 
 BOOST_AUTO_TEST_CASE(float_parameters) {
@@ -339,6 +440,76 @@ BOOST_AUTO_TEST_CASE(tensor_and_scalar_parameters_agree) {
   BOOST_TEST(p.values()[1] == b.value());
 }
 
+// Every optimizer and schedule compiles and descends for every scalar type
+// of the library, including 50-digit arithmetic.
+BOOST_AUTO_TEST_CASE_TEMPLATE(every_optimizer_every_type, T,
+                              adjoint::testing::ScalarTypes) {
+  using P = std::vector<Parameter<T>>;
+  const auto descends = [](const char* name, auto make) {
+    Var<T> a{T(0)};
+    Var<T> b{T(0)};
+    auto optimizer = make(P{a, b});
+    const auto loss = [&] { return quadratic(a, b); };
+    const T start = loss().value();
+    clip_grad_norm(P{a, b}, T(100));
+    ExponentialLR<T> schedule(*optimizer, T(0.99));
+    for (int k = 0; k < 5; ++k) {
+      take_step(*optimizer, loss);
+      schedule.step();
+    }
+    const T end = loss().value();
+    adjoint::Tape<T>::active().clear();
+    BOOST_TEST_INFO(name);
+    BOOST_TEST(static_cast<double>(end) < static_cast<double>(start));
+  };
+  descends("gd", [](P p) {
+    return std::make_unique<GradientDescent<T>>(
+        std::move(p),
+        GradientDescentOptions<T>{
+            .learning_rate = T(0.01), .momentum = T(0.5), .nesterov = true});
+  });
+  descends("adam", [](P p) {
+    return std::make_unique<Adam<T>>(
+        std::move(p), AdamOptions<T>{.learning_rate = T(0.1), .amsgrad = true});
+  });
+  descends("adamw", [](P p) {
+    return std::make_unique<AdamW<T>>(std::move(p),
+                                      AdamWOptions<T>{.learning_rate = T(0.1)});
+  });
+  descends("rmsprop", [](P p) {
+    return std::make_unique<RMSProp<T>>(
+        std::move(p), RMSPropOptions<T>{.momentum = T(0.5), .centered = true});
+  });
+  descends("adagrad", [](P p) {
+    return std::make_unique<Adagrad<T>>(
+        std::move(p), AdagradOptions<T>{.learning_rate = T(0.1)});
+  });
+  descends("lbfgs", [](P p) {
+    return std::make_unique<LBFGS<T>>(std::move(p),
+                                      LBFGSOptions<T>{.max_iter = 2});
+  });
+}
+
+BOOST_AUTO_TEST_CASE(closure_steps_of_one_evaluation) {
+  // Optimizers that evaluate once per step call the closure once, or not
+  // at all when given the current loss.
+  Var<double> w{0.0};
+  int evaluations = 0;
+  const auto loss = [&] {
+    ++evaluations;
+    return square(2.0 - w);
+  };
+  Adam<double> optimizer({w}, {.learning_rate = 0.1});
+  BOOST_TEST(optimizer.step(loss) == 4.0);
+  BOOST_TEST(evaluations == 1);
+  BOOST_TEST(std::abs(w.value() - 0.1) <= 1e-8);
+  w.zero_grad();
+  loss().backward();
+  BOOST_TEST(optimizer.step(loss, 1.0) == 1.0);
+  BOOST_TEST(evaluations == 2);
+  BOOST_TEST(optimizer.steps() == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE(lbfgs)
 
 BOOST_AUTO_TEST_CASE(tutorial_in_three_evaluations) {
@@ -365,9 +536,9 @@ BOOST_AUTO_TEST_CASE(tutorial_in_three_evaluations) {
 BOOST_AUTO_TEST_CASE(rosenbrock_to_one_in_1e8) {
   Var<double> a{-1.5};
   Var<double> b{2.0};
-  LBFGS<double> optimizer({a, b}, {.max_iter = 500,
-                                   .tolerance_grad = 1e-12,
-                                   .tolerance_change = 1e-15});
+  LBFGS<double> optimizer(
+      {a, b},
+      {.max_iter = 500, .tolerance_grad = 1e-12, .tolerance_change = 1e-15});
   optimizer.step([&] { return rosenbrock(a, b); });
   BOOST_TEST(std::abs(a.value() - 1.0) <= 1e-8);
   BOOST_TEST(std::abs(b.value() - 1.0) <= 1e-8);
@@ -380,18 +551,27 @@ BOOST_AUTO_TEST_CASE(rosenbrock_with_minimize) {
   // Each step is one iteration. The tolerances are tighter than the
   // defaults, which end a step once g'd > -1e-9, so that the iterations go
   // on until minimize() sees the gradient tolerance.
-  LBFGS<double> optimizer({a, b}, {.max_iter = 1,
-                                   .tolerance_grad = 1e-12,
-                                   .tolerance_change = 1e-15});
+  LBFGS<double> optimizer(
+      {a, b},
+      {.max_iter = 1, .tolerance_grad = 1e-12, .tolerance_change = 1e-15});
   // Near (1, 1) the loss is about 1e-18, so rounding stops the line search
   // with the gradient near 1e-8; the step tolerance ends the run there.
   StopCriteria criteria;
   criteria.gradient_tolerance = 1e-10;
   criteria.step_tolerance = 1e-14;
   criteria.max_steps = 200;
-  const auto result =
-      minimize(optimizer, [&] { return rosenbrock(a, b); }, criteria);
+  std::size_t evaluations = 0;
+  const auto result = minimize(
+      optimizer,
+      [&] {
+        ++evaluations;
+        return rosenbrock(a, b);
+      },
+      criteria);
   BOOST_TEST(converged(result.reason));
+  // minimize() evaluates once per step and hands that evaluation to the
+  // optimizer, whose own evaluations are the line search's only.
+  BOOST_TEST(evaluations == result.steps + 1 + optimizer.evaluations());
   BOOST_TEST(std::abs(a.value() - 1.0) <= 1e-8);
   BOOST_TEST(std::abs(b.value() - 1.0) <= 1e-8);
 }
@@ -439,6 +619,22 @@ BOOST_AUTO_TEST_CASE(respects_max_eval) {
   BOOST_TEST(evaluations <= 10 + 25);
 }
 
+BOOST_AUTO_TEST_CASE(current_loss_skips_first_evaluation) {
+  Var<double> w{0.0};
+  int evaluations = 0;
+  const auto loss = [&] {
+    ++evaluations;
+    Var<double> sum;
+    for (double x : {1.0, 2.0, 3.0}) sum += square(2 * x - w * x);
+    return sum;
+  };
+  loss().backward();
+  LBFGS<double> optimizer({w});
+  BOOST_TEST(optimizer.step(loss, 56.0) == 56.0);
+  BOOST_TEST(w.value() == 2.0);
+  BOOST_TEST(evaluations == 3);  // the first outside, two in the step
+}
+
 BOOST_AUTO_TEST_CASE(step_without_closure_raises) {
   Var<double> w{0.0};
   LBFGS<double> optimizer({w});
@@ -451,8 +647,8 @@ BOOST_AUTO_TEST_CASE(closure_without_recording_raises) {
   LBFGS<double> optimizer({w});
   BOOST_CHECK_EXCEPTION(
       optimizer.step([] { return Var<double>::constant(1.0); }),
-                        std::invalid_argument,
-                        message_contains({"LBFGS", "depends on no parameter"}));
+      std::invalid_argument,
+      message_contains({"LBFGS", "depends on no parameter"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -540,7 +736,9 @@ BOOST_AUTO_TEST_CASE(invalid_settings_name_setting_and_value) {
           {"momentum (with nesterov)", "0"});
   rejects(
       [&] {
-        GD({w}, {.learning_rate = 0.1, .momentum = 0.9, .dampening = 0.1,
+        GD({w}, {.learning_rate = 0.1,
+                 .momentum = 0.9,
+                 .dampening = 0.1,
                  .nesterov = true});
       },
       {"dampening (with nesterov)", "0.1"});
@@ -613,34 +811,50 @@ void check_resume(const char* name, Make make, int steps, int more) {
 
 BOOST_AUTO_TEST_CASE(resumed_runs_continue_identically) {
   using P = std::vector<Parameter<double>>;
-  check_resume("momentum", [](P p) {
-    return std::make_unique<GradientDescent<double>>(
-        std::move(p), GradientDescentOptions<double>{
-                          .learning_rate = 1e-4, .momentum = 0.9,
-                          .dampening = 0.1});
-  }, 7, 5);
-  check_resume("adam amsgrad", [](P p) {
-    return std::make_unique<Adam<double>>(
-        std::move(p), AdamOptions<double>{.learning_rate = 0.01,
-                                          .amsgrad = true});
-  }, 7, 5);
-  check_resume("adamw", [](P p) {
-    return std::make_unique<AdamW<double>>(std::move(p));
-  }, 7, 5);
-  check_resume("rmsprop", [](P p) {
-    return std::make_unique<RMSProp<double>>(
-        std::move(p), RMSPropOptions<double>{.learning_rate = 1e-3,
-                                             .momentum = 0.5,
-                                             .centered = true});
-  }, 7, 5);
-  check_resume("adagrad", [](P p) {
-    return std::make_unique<Adagrad<double>>(
-        std::move(p), AdagradOptions<double>{.lr_decay = 0.1});
-  }, 7, 5);
-  check_resume("lbfgs", [](P p) {
-    return std::make_unique<LBFGS<double>>(
-        std::move(p), LBFGSOptions<double>{.max_iter = 1, .history_size = 3});
-  }, 7, 5);
+  check_resume(
+      "momentum",
+      [](P p) {
+        return std::make_unique<GradientDescent<double>>(
+            std::move(p),
+            GradientDescentOptions<double>{
+                .learning_rate = 1e-4, .momentum = 0.9, .dampening = 0.1});
+      },
+      7, 5);
+  check_resume(
+      "adam amsgrad",
+      [](P p) {
+        return std::make_unique<Adam<double>>(
+            std::move(p),
+            AdamOptions<double>{.learning_rate = 0.01, .amsgrad = true});
+      },
+      7, 5);
+  check_resume(
+      "adamw",
+      [](P p) { return std::make_unique<AdamW<double>>(std::move(p)); }, 7, 5);
+  check_resume(
+      "rmsprop",
+      [](P p) {
+        return std::make_unique<RMSProp<double>>(
+            std::move(p),
+            RMSPropOptions<double>{
+                .learning_rate = 1e-3, .momentum = 0.5, .centered = true});
+      },
+      7, 5);
+  check_resume(
+      "adagrad",
+      [](P p) {
+        return std::make_unique<Adagrad<double>>(
+            std::move(p), AdagradOptions<double>{.lr_decay = 0.1});
+      },
+      7, 5);
+  check_resume(
+      "lbfgs",
+      [](P p) {
+        return std::make_unique<LBFGS<double>>(
+            std::move(p),
+            LBFGSOptions<double>{.max_iter = 1, .history_size = 3});
+      },
+      7, 5);
 }
 
 BOOST_AUTO_TEST_CASE(text_form_round_trips_exactly) {
@@ -666,8 +880,7 @@ BOOST_AUTO_TEST_CASE(fifty_digit_state_round_trips) {
   using R = Reference;
   Var<R> w{R(0)};
   Adam<R> optimizer({w}, {.learning_rate = R(1) / 3});
-  optimizer.step(
-      [&] { return square(R(2) - w * R(3)); });
+  optimizer.step([&] { return square(R(2) - w * R(3)); });
   std::ostringstream out;
   write_state(out, optimizer.state());
   std::istringstream in(out.str());
@@ -719,11 +932,11 @@ BOOST_AUTO_TEST_CASE(malformed_text_is_rejected) {
   std::string corrupt = text;
   corrupt.replace(corrupt.find("learning_rates 1 ") + 17, 5, "x.001");
   rejects(corrupt, {"invalid number", "x.001"});
-  rejects("adjoint-optimizer-state 1 optimizer Adam steps -3",
-          {"steps", "-3"});
-  rejects("adjoint-optimizer-state 1 optimizer Adam steps 0 learning_rates "
-          "99999999999",
-          {"corrupt"});
+  rejects("adjoint-optimizer-state 1 optimizer Adam steps -3", {"steps", "-3"});
+  rejects(
+      "adjoint-optimizer-state 1 optimizer Adam steps 0 learning_rates "
+      "99999999999",
+      {"corrupt"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -744,8 +957,8 @@ BOOST_AUTO_TEST_CASE(minimize_reports_diverging_optimizers) {
   {
     Var<double> w{0.0};
     GradientDescent<double> optimizer({w}, 0.1);
-    const auto result = minimize(optimizer, [&] { return tutorial(w); },
-                                 criteria);
+    const auto result = minimize(
+        optimizer, [&] { return tutorial(w); }, criteria);
     BOOST_TEST(diverged(result.reason));
   }
   {
@@ -753,8 +966,8 @@ BOOST_AUTO_TEST_CASE(minimize_reports_diverging_optimizers) {
     GradientDescent<double> optimizer(
         {w}, {.learning_rate = 0.07, .momentum = 0.99, .nesterov = true});
     criteria.max_steps = 100000;
-    const auto result = minimize(optimizer, [&] { return tutorial(w); },
-                                 criteria);
+    const auto result = minimize(
+        optimizer, [&] { return tutorial(w); }, criteria);
     BOOST_TEST(diverged(result.reason));
   }
   {
@@ -767,8 +980,8 @@ BOOST_AUTO_TEST_CASE(minimize_reports_diverging_optimizers) {
     Adam<double> optimizer({w}, {.learning_rate = 0.1});
     criteria.loss_tolerance = 1e-6;
     criteria.max_steps = 5000;
-    const auto result = minimize(optimizer, [&] { return tutorial(w); },
-                                 criteria);
+    const auto result = minimize(
+        optimizer, [&] { return tutorial(w); }, criteria);
     BOOST_TEST(converged(result.reason));
   }
 }

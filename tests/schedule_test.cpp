@@ -74,13 +74,13 @@ BOOST_AUTO_TEST_CASE(cosine_annealing_lr) {
   GradientDescent<double> optimizer({w}, 0.1);
   CosineAnnealingLR<double> schedule(optimizer, 10, 0.001);
   const std::vector<double> actual = rates(optimizer, schedule, 12);
-  check_rates(actual,
-              {0.1, 0.09757729755661011, 0.0905463412215599,
-               0.07959536998847742, 0.0657963412215599, 0.0505,
-               0.03520365877844011, 0.02140463001152259, 0.010453658778440109,
-               0.0034227024433899004, 0.001, 0.0034227024433899004,
-               0.01045365877844014},
-              1e-12);
+  check_rates(
+      actual,
+      {0.1, 0.09757729755661011, 0.0905463412215599, 0.07959536998847742,
+       0.0657963412215599, 0.0505, 0.03520365877844011, 0.02140463001152259,
+       0.010453658778440109, 0.0034227024433899004, 0.001,
+       0.0034227024433899004, 0.01045365877844014},
+      1e-12);
   BOOST_TEST(actual[5] == (0.1 + 0.001) / 2);  // half way, cos = 0
   BOOST_TEST(actual[10] == 0.001);             // eta_min at t_max
 }
@@ -122,25 +122,22 @@ BOOST_AUTO_TEST_CASE(schedule_state_resumes) {
 BOOST_AUTO_TEST_CASE(reduce_lr_on_plateau) {
   Var<double> w{0.0};
   GradientDescent<double> optimizer({w}, 0.1);
-  ReduceLROnPlateau<double> schedule(optimizer,
-                                     {.patience = 2, .cooldown = 1});
+  ReduceLROnPlateau<double> schedule(optimizer, {.patience = 2, .cooldown = 1});
   // 3.9999 is not an improvement on 4 under the default relative threshold
   // 1e-4 (it would have to be below 3.9996).
-  const std::vector<double> metrics = {5, 4, 4, 4, 4, 3.9999,
-                                       4, 4, 4, 4, 4, 4};
+  const std::vector<double> metrics = {5, 4, 4, 4, 4, 3.9999, 4, 4, 4, 4, 4, 4};
   std::vector<double> actual{optimizer.learning_rate()};
   std::vector<bool> cuts;
   for (double metric : metrics) {
     cuts.push_back(schedule.step(metric));
     actual.push_back(optimizer.learning_rate());
   }
-  check_rates(actual,
-              {0.1, 0.1, 0.1, 0.1, 0.1, 0.010000000000000002,
-               0.010000000000000002, 0.010000000000000002,
-               0.010000000000000002, 0.0010000000000000002,
-               0.0010000000000000002, 0.0010000000000000002,
-               0.0010000000000000002},
-              0);
+  check_rates(
+      actual,
+      {0.1, 0.1, 0.1, 0.1, 0.1, 0.010000000000000002, 0.010000000000000002,
+       0.010000000000000002, 0.010000000000000002, 0.0010000000000000002,
+       0.0010000000000000002, 0.0010000000000000002, 0.0010000000000000002},
+      0);
   BOOST_TEST(cuts[4]);
   BOOST_TEST(cuts[8]);
   BOOST_TEST(!cuts[5]);
@@ -150,12 +147,12 @@ BOOST_AUTO_TEST_CASE(reduce_lr_on_plateau) {
 BOOST_AUTO_TEST_CASE(plateau_respects_min_lr_and_absolute_threshold) {
   Var<double> w{0.0};
   GradientDescent<double> optimizer({w}, 0.1);
-  ReduceLROnPlateau<double> schedule(
-      optimizer, {.factor = 0.5,
-                  .patience = 0,
-                  .threshold = 0.5,
-                  .threshold_mode = ThresholdMode::absolute,
-                  .min_lr = 0.03});
+  ReduceLROnPlateau<double> schedule(optimizer,
+                                     {.factor = 0.5,
+                                      .patience = 0,
+                                      .threshold = 0.5,
+                                      .threshold_mode = ThresholdMode::absolute,
+                                      .min_lr = 0.03});
   BOOST_TEST(!schedule.step(10.0));  // first metric is the best
   BOOST_TEST(!schedule.step(9.0));   // 1 below the best: an improvement
   BOOST_TEST(schedule.step(8.6));    // 0.4 below: not an improvement
@@ -190,7 +187,8 @@ BOOST_AUTO_TEST_CASE(invalid_schedule_settings) {
                         message_contains({"StepLR", "gamma", "-0.5"}));
   BOOST_CHECK_EXCEPTION(
       ExponentialLR<double>(optimizer, std::numeric_limits<double>::infinity()),
-      std::invalid_argument, message_contains({"ExponentialLR", "gamma", "inf"}));
+      std::invalid_argument,
+      message_contains({"ExponentialLR", "gamma", "inf"}));
   BOOST_CHECK_EXCEPTION(CosineAnnealingLR<double>(optimizer, 0),
                         std::invalid_argument,
                         message_contains({"CosineAnnealingLR", "t_max", "0"}));
@@ -259,8 +257,7 @@ BOOST_AUTO_TEST_CASE(clip_grad_norm_rejects_non_finite) {
   BOOST_CHECK_EXCEPTION(clip_grad_norm(optimizer, 1.0), std::runtime_error,
                         message_contains({"clip_grad_norm", "inf"}));
   BOOST_TEST(std::isinf(a.grad()));  // left as it was
-  BOOST_CHECK_EXCEPTION(clip_grad_norm(optimizer, -1.0),
-                        std::invalid_argument,
+  BOOST_CHECK_EXCEPTION(clip_grad_norm(optimizer, -1.0), std::invalid_argument,
                         message_contains({"max_norm", "-1"}));
   BOOST_CHECK_EXCEPTION(clip_grad_norm(optimizer, 1.0, 0.0),
                         std::invalid_argument,
@@ -276,8 +273,7 @@ BOOST_AUTO_TEST_CASE(clip_grad_value_clamps_each_element) {
   for (std::size_t i = 0; i < expected.size(); ++i) {
     BOOST_TEST(t.grad_values()[i] == expected[i]);
   }
-  BOOST_CHECK_EXCEPTION(clip_grad_value(optimizer, -1.0),
-                        std::invalid_argument,
+  BOOST_CHECK_EXCEPTION(clip_grad_value(optimizer, -1.0), std::invalid_argument,
                         message_contains({"clip_value", "-1"}));
 }
 
@@ -301,8 +297,8 @@ BOOST_AUTO_TEST_CASE(clipping_inside_minimize) {
   GradientDescent<double> clipped_optimizer({w}, 0.02);
   criteria.max_steps = 1000;
   std::vector<double> steps;
-  const auto clipped = minimize(
-      clipped_optimizer, loss, criteria, [&](std::size_t, double) {
+  const auto clipped =
+      minimize(clipped_optimizer, loss, criteria, [&](std::size_t, double) {
         clip_grad_norm(clipped_optimizer, 10.0);
         steps.push_back(w.value());
       });

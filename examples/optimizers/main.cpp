@@ -4,6 +4,9 @@
 // a parabola, and the Rosenbrock function, a curved valley that defeats
 // plain gradient descent. See examples/README.md.
 
+#include <fmt/format.h>
+
+#include <boost/program_options.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -18,9 +21,6 @@
 #include <system_error>
 #include <utility>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <fmt/format.h>
 
 #include "autodiff/autodiff.hpp"
 #include "common/csv.hpp"
@@ -47,7 +47,7 @@ constexpr int exit_not_converged = 2;
 constexpr int exit_diverged = 3;
 
 struct Options {
-  std::optional<Function> function;       // empty: both functions
+  std::optional<Function> function;        // empty: both functions
   std::optional<OptimizerKind> optimizer;  // empty: every optimizer
   Settings settings;
   std::optional<std::vector<double>> start;
@@ -165,8 +165,7 @@ void check_starting_point(const Problem& problem,
   const adjoint::NoGradGuard no_grad;
   std::vector<adjoint::Var<double>> parameters;
   for (const double value : start) parameters.emplace_back(value);
-  const double loss =
-      optimizers::loss_of(problem.function, parameters).value();
+  const double loss = optimizers::loss_of(problem.function, parameters).value();
   if (std::isfinite(loss)) return;
   throw input_error(fmt::format(
       "invalid --start {}: the {} loss there is {}, too large for double; "
@@ -231,10 +230,10 @@ void validate_options(const po::variables_map& values, Options& options) {
       throw input_error("invalid --trace: the path is empty");
     }
     if (!options.single_run()) {
-      throw input_error(fmt::format(
-          "--trace {} writes one run, but several run; select one "
-          "--function and one --optimizer, or use --trace-dir",
-          options.trace));
+      throw input_error(
+          fmt::format("--trace {} writes one run, but several run; select one "
+                      "--function and one --optimizer, or use --trace-dir",
+                      options.trace));
     }
     if (!values["trace-dir"].defaulted()) {
       throw input_error(
@@ -316,7 +315,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
     return std::nullopt;
   }
   po::notify(values);
-  if (values.count("function") != 0) options.function = parse_function(function);
+  if (values.count("function") != 0)
+    options.function = parse_function(function);
   if (values.count("optimizer") != 0) {
     options.optimizer = parse_optimizer(optimizer);
   }
@@ -357,15 +357,14 @@ std::vector<Run> plan_runs(const Options& options) {
       }
       const Settings settings = optimizers::merge(
           optimizers::default_settings(function, kind), options.settings);
-      run.optimizer = optimizers::make_optimizer(kind, settings,
-                                                 run.parameters);
-      run.trace_path =
-          options.trace.empty()
-              ? (std::filesystem::path(options.trace_dir) /
-                 fmt::format("{}_{}.csv", run.problem.name,
-                             optimizers::name_of(kind)))
-                    .string()
-              : options.trace;
+      run.optimizer =
+          optimizers::make_optimizer(kind, settings, run.parameters);
+      run.trace_path = options.trace.empty()
+                           ? (std::filesystem::path(options.trace_dir) /
+                              fmt::format("{}_{}.csv", run.problem.name,
+                                          optimizers::name_of(kind)))
+                                 .string()
+                           : options.trace;
       runs.push_back(std::move(run));
     }
   }
@@ -412,8 +411,7 @@ Outcome minimize(Run& run, const Options& options,
       point.push_back(p.value());
     }
     // `{}` prints the shortest text that reads back as the same double.
-    trace.write(
-        fmt::format("{},{},{}\n", step, value, fmt::join(point, ",")));
+    trace.write(fmt::format("{},{},{}\n", step, value, fmt::join(point, ",")));
   };
   adjoint::optim::StopCriteria criteria;
   criteria.loss_tolerance = options.tolerance;
@@ -448,8 +446,8 @@ void print_table_row(const Run& run, const Outcome& outcome) {
   print_output(
       "{:<10}  {:<9}  {:>8.3g}  {:>6}  {:>6}  {:>10.3g}  {:>10.3g}  {}\n",
       run.problem.name, optimizers::name_of(run.kind),
-      run.optimizer->learning_rate(), outcome.result.steps,
-      outcome.evaluations, outcome.result.loss, outcome.distance,
+      run.optimizer->learning_rate(), outcome.result.steps, outcome.evaluations,
+      outcome.result.loss, outcome.distance,
       result_text(outcome.result.reason));
 }
 
@@ -473,14 +471,12 @@ int report(const Run& run, const Outcome& outcome, const Options& options) {
     print_output(
         "diverged at step {} because {}; the learning rate {} is too large "
         "for {} on {}, so try a smaller --lr\n",
-        steps, adjoint::optim::describe(reason),
-        run.optimizer->learning_rate(), optimizers::name_of(run.kind),
-        run.problem.name);
+        steps, adjoint::optim::describe(reason), run.optimizer->learning_rate(),
+        optimizers::name_of(run.kind), run.problem.name);
     return exit_diverged;
   }
-  print_output(
-      "did not converge within {} steps (--steps): loss {} > {}, {}\n", steps,
-      outcome.result.loss, options.tolerance, at);
+  print_output("did not converge within {} steps (--steps): loss {} > {}, {}\n",
+               steps, outcome.result.loss, options.tolerance, at);
   return exit_not_converged;
 }
 
@@ -491,9 +487,9 @@ int compare(const Options& options) {
   for (const Run& run : runs) {
     traces.push_back(std::make_unique<examples::OutputFile>(
         run.trace_path, "",
-        examples::OutputRole{.option = options.trace.empty() ? "--trace-dir"
-                                                             : "--trace",
-                             .content = "trajectory"}));
+        examples::OutputRole{
+            .option = options.trace.empty() ? "--trace-dir" : "--trace",
+            .content = "trajectory"}));
   }
 
   print_table_header();
@@ -506,9 +502,10 @@ int compare(const Options& options) {
   if (runs.size() == 1) {
     print_output("trajectory written to {}\n", runs.front().trace_path);
   } else {
-    print_output("{} trajectories written to {}, one file "
-                 "<function>_<optimizer>.csv per run\n",
-                 runs.size(), options.trace_dir);
+    print_output(
+        "{} trajectories written to {}, one file "
+        "<function>_<optimizer>.csv per run\n",
+        runs.size(), options.trace_dir);
   }
   // The files replace existing ones only after all output succeeded, so
   // that any error leaves those files unchanged.

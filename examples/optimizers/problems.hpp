@@ -14,8 +14,8 @@ namespace optimizers {
 
 enum class Function { tutorial, rosenbrock };
 
-inline constexpr std::array<Function, 2> all_functions = {
-    Function::tutorial, Function::rosenbrock};
+inline constexpr std::array<Function, 2> all_functions = {Function::tutorial,
+                                                          Function::rosenbrock};
 
 /// A function to minimize: its name for --function, its parameters with
 /// their CSV column names, the default start and the known minimizer.

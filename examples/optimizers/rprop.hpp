@@ -9,8 +9,9 @@
 // supplies parameter groups, zero_grad(), step(), state() and load_state(),
 // and adjoint::optim::minimize() runs the optimizer like any other.
 //
-// The update follows torch.optim.Rprop (torch/optim/rprop.py). Each element of a parameter p has
-// its own step size s, which starts at the learning rate lr of its group.
+// The update follows torch.optim.Rprop (torch/optim/rprop.py). Each element
+// of a parameter p has its own step size s, which starts at the learning
+// rate lr of its group.
 // At each step, with gradient g and g_prev from the step before (0 at
 // first):
 //
@@ -29,12 +30,9 @@
 #include <cmath>
 #include <cstddef>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "optim/optimizer.hpp"
 
@@ -66,8 +64,7 @@ class Rprop : public adjoint::optim::Optimizer<T> {
     initialize();
   }
 
-  Rprop(std::vector<adjoint::optim::ParameterGroup<T>> groups,
-        Options options)
+  Rprop(std::vector<adjoint::optim::ParameterGroup<T>> groups, Options options)
       : adjoint::optim::Optimizer<T>("Rprop", std::move(groups),
                                      options.learning_rate),
         options_(std::move(options)) {
@@ -95,13 +92,11 @@ class Rprop : public adjoint::optim::Optimizer<T> {
         T g = grad[k];
         const T product = g * previous[k];
         if (product > T(0)) {
-          step_size[k] =
-              std::min(T(step_size[k] * options_.eta_plus),
-                       options_.step_size_max);
+          step_size[k] = std::min(T(step_size[k] * options_.eta_plus),
+                                  options_.step_size_max);
         } else if (product < T(0)) {
-          step_size[k] =
-              std::max(T(step_size[k] * options_.eta_minus),
-                       options_.step_size_min);
+          step_size[k] = std::max(T(step_size[k] * options_.eta_minus),
+                                  options_.step_size_min);
           g = T(0);
         }
         if (g > T(0)) {
@@ -116,28 +111,21 @@ class Rprop : public adjoint::optim::Optimizer<T> {
 
  private:
   void initialize() {
+    using adjoint::optim::check_non_negative;
+    using adjoint::optim::check_setting;
     using std::isfinite;
+    const std::string& name = this->name();
     const Options& o = options_;
-    check(isfinite(o.eta_minus) && o.eta_minus > T(0) && o.eta_minus < T(1),
-          "eta_minus", o.eta_minus, "in (0, 1)");
-    check(isfinite(o.eta_plus) && o.eta_plus > T(1), "eta_plus", o.eta_plus,
-          "a finite number > 1");
-    check(isfinite(o.step_size_min) && o.step_size_min >= T(0),
-          "step_size_min", o.step_size_min, "a finite number >= 0");
-    check(isfinite(o.step_size_max) && o.step_size_max >= o.step_size_min,
-          "step_size_max", o.step_size_max,
-          "a finite number >= step_size_min");
+    check_setting(o.eta_minus > T(0) && o.eta_minus < T(1), name, "eta_minus",
+                  o.eta_minus, "in (0, 1)");
+    check_setting(isfinite(o.eta_plus) && o.eta_plus > T(1), name, "eta_plus",
+                  o.eta_plus, "a finite number > 1");
+    check_non_negative(name, "step_size_min", o.step_size_min);
+    check_setting(
+        isfinite(o.step_size_max) && o.step_size_max >= o.step_size_min, name,
+        "step_size_max", o.step_size_max, "a finite number >= step_size_min");
     previous_gradient_ = this->add_buffer("prev");
     step_size_ = this->add_buffer("step_size");
-  }
-
-  // Raises std::invalid_argument in the library's wording unless `valid`.
-  void check(bool valid, const char* setting, const T& value,
-             const char* rule) const {
-    if (valid) return;
-    throw std::invalid_argument(
-        fmt::format("{}: invalid {} {}; it must be {}", this->name(), setting,
-                    static_cast<double>(value), rule));
   }
 
   Options options_;

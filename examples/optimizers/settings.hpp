@@ -3,6 +3,8 @@
 // The optimizers of the example, the settings each one takes and the
 // defaults it runs with on each function.
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstddef>
 #include <memory>
@@ -12,8 +14,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "autodiff/autodiff.hpp"
 #include "optim/optim.hpp"
@@ -114,8 +114,9 @@ inline const std::vector<SettingOption>& setting_options() {
 /// gd, adamw, rmsprop, adagrad and rprop converge at no rate in that range
 /// within 10000 steps. There gd uses 1e-3, half the stability limit 2/1001.6
 /// at the minimum, and on the tutorial 0.4, the default of
-/// examples/gradient_descent. adamw uses adam's rate, so that the table shows what the weight
-/// decay changes, and rprop keeps PyTorch's default 0.01 on both functions.
+/// examples/gradient_descent. adamw uses adam's rate, so that the table shows
+/// what the weight decay changes, and rprop keeps PyTorch's default 0.01 on
+/// both functions.
 inline Settings default_settings(Function function, OptimizerKind kind) {
   const bool tutorial = function == Function::tutorial;
   Settings settings;
@@ -194,8 +195,7 @@ inline std::unique_ptr<adjoint::optim::Optimizer<double>> make_optimizer(
       set_if_given(&decltype(options)::eps, options, settings.eps);
       set_if_given(&decltype(options)::weight_decay, options,
                    settings.weight_decay);
-      return std::make_unique<optim::Adam<double>>(std::move(handles),
-                                                   options);
+      return std::make_unique<optim::Adam<double>>(std::move(handles), options);
     }
     case OptimizerKind::adamw: {
       optim::AdamWOptions<double> options;
