@@ -1,12 +1,14 @@
 #pragma once
 
 // Runs a built example program from a test: a scratch directory per test
-// process, the program's exit status, stdout and stderr, and small file
-// helpers.
+// process, the program's exit status, stdout and stderr, small file
+// helpers, and checks shared by the example tests.
 
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -109,5 +111,49 @@ struct ExampleProgram {
     return result;
   }
 };
+
+/// Splits `text` into lines without their line breaks.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  std::string line;
+  while (std::getline(stream, line)) lines.push_back(line);
+  return lines;
+}
+
+/// Reads a CSV file of numbers whose header line must be `expected_header`
+/// and returns its rows. Fails the test when the file is missing, the
+/// header differs or a row has another number of fields.
+inline std::vector<std::vector<double>> read_numeric_csv(
+    const fs::path& path, const std::string& expected_header) {
+  BOOST_TEST_REQUIRE(fs::exists(path), path);
+  const std::vector<std::string> lines = lines_of(read_text(path));
+  BOOST_TEST_REQUIRE(!lines.empty(), path);
+  BOOST_TEST_REQUIRE(lines[0] == expected_header, path);
+  const auto columns = static_cast<std::size_t>(
+      std::count(lines[0].begin(), lines[0].end(), ',') + 1);
+  std::vector<std::vector<double>> rows;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::vector<double> values;
+    std::istringstream fields(lines[i]);
+    std::string field;
+    while (std::getline(fields, field, ',')) values.push_back(std::stod(field));
+    BOOST_TEST_REQUIRE(values.size() == columns, "bad row: " << lines[i]);
+    rows.push_back(std::move(values));
+  }
+  return rows;
+}
+
+/// Checks that a failed run printed nothing on stdout and one line on
+/// stderr that starts with "PROGRAM: " and contains `expected`.
+inline void check_error_line(const Run& run, const std::string& program,
+                             const std::string& expected) {
+  BOOST_TEST(run.out == "");
+  BOOST_TEST(run.err.starts_with(program + ": "), run.err);
+  BOOST_TEST(std::count(run.err.begin(), run.err.end(), '\n') == 1, run.err);
+  BOOST_TEST(run.err.ends_with("\n"), run.err);
+  BOOST_TEST(run.err.find(expected) != std::string::npos,
+             run.err << " does not contain " << expected);
+}
 
 }  // namespace adjoint::testing

@@ -26,6 +26,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+using adjoint::testing::check_error_line;
 using adjoint::testing::read_text;
 using adjoint::testing::Run;
 using adjoint::testing::Stdout;
@@ -43,7 +44,8 @@ constexpr int exit_invalid_input = 1;
 constexpr int exit_not_converged = 2;
 constexpr int exit_diverged = 3;
 
-const adjoint::testing::ExampleProgram program{executable, "gradient_descent_example_test"};
+const adjoint::testing::ExampleProgram program{executable,
+                                               "gradient_descent_example_test"};
 
 /// Creates the scratch directory of this test process and removes it at the
 /// end.
@@ -370,13 +372,7 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
       arguments.insert(arguments.end(), {"--trace", trace.string()});
       const Run run = run_program(arguments);
       BOOST_TEST(run.exit_code == exit_invalid_input);
-      BOOST_TEST(run.out == "");
-      BOOST_TEST(run.err.starts_with("gradient_descent: "), run.err);
-      BOOST_TEST(std::count(run.err.begin(), run.err.end(), '\n') == 1,
-                 run.err);
-      BOOST_TEST(run.err.ends_with("\n"), run.err);
-      BOOST_TEST(run.err.find(test.expected) != std::string::npos,
-                 run.err << " does not contain " << test.expected);
+      check_error_line(run, "gradient_descent", test.expected);
       BOOST_TEST(!fs::exists(trace));
       BOOST_TEST(!fs::exists(temporary_trace));
     }

@@ -26,6 +26,9 @@
 namespace {
 
 namespace fs = std::filesystem;
+using adjoint::testing::check_error_line;
+using adjoint::testing::lines_of;
+using adjoint::testing::read_numeric_csv;
 using adjoint::testing::read_text;
 using adjoint::testing::Run;
 using adjoint::testing::Stdout;
@@ -94,14 +97,6 @@ std::vector<std::string> stackloss_with(const std::vector<std::string>& more) {
   std::vector<std::string> arguments = stackloss;
   arguments.insert(arguments.end(), more.begin(), more.end());
   return arguments;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  std::string line;
-  while (std::getline(stream, line)) lines.push_back(line);
-  return lines;
 }
 
 std::string last_line(const std::string& text) {
@@ -183,19 +178,9 @@ struct TraceRow {
 /// Reads a --trace file, whose header must be `expected_header`.
 std::vector<TraceRow> read_trace(const fs::path& path,
                                  const std::string& expected_header) {
-  const std::vector<std::string> lines = lines_of(read_text(path));
-  BOOST_TEST_REQUIRE(!lines.empty());
-  BOOST_TEST_REQUIRE(lines[0] == expected_header);
-  const std::size_t columns = static_cast<std::size_t>(std::count(
-                                  lines[0].begin(), lines[0].end(), ',')) +
-                              1;
   std::vector<TraceRow> rows;
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    std::vector<double> values;
-    std::istringstream fields(lines[i]);
-    std::string field;
-    while (std::getline(fields, field, ',')) values.push_back(std::stod(field));
-    BOOST_TEST_REQUIRE(values.size() == columns, "bad trace row: " << lines[i]);
+  for (const std::vector<double>& values :
+       read_numeric_csv(path, expected_header)) {
     TraceRow row;
     row.step = static_cast<std::size_t>(values[0]);
     row.loss = values[1];
@@ -520,13 +505,7 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
                                          output.string()});
       const Run run = run_program(arguments);
       BOOST_TEST(run.exit_code == exit_invalid_input);
-      BOOST_TEST(run.out == "");
-      BOOST_TEST(run.err.starts_with("linear_regression: "), run.err);
-      BOOST_TEST(std::count(run.err.begin(), run.err.end(), '\n') == 1,
-                 run.err);
-      BOOST_TEST(run.err.ends_with("\n"), run.err);
-      BOOST_TEST(run.err.find(test.expected) != std::string::npos,
-                 run.err << " does not contain " << test.expected);
+      check_error_line(run, "linear_regression", test.expected);
       BOOST_TEST(!fs::exists(trace));
       BOOST_TEST(!fs::exists(trace.string() + ".tmp"));
       BOOST_TEST(!fs::exists(output));
@@ -574,12 +553,7 @@ BOOST_AUTO_TEST_CASE(bad_option_gives_one_error_line) {
     BOOST_TEST_CONTEXT(test.expected) {
       const Run run = run_program(test.arguments);
       BOOST_TEST(run.exit_code == exit_invalid_input);
-      BOOST_TEST(run.out == "");
-      BOOST_TEST(run.err.starts_with("linear_regression: "), run.err);
-      BOOST_TEST(std::count(run.err.begin(), run.err.end(), '\n') == 1,
-                 run.err);
-      BOOST_TEST(run.err.find(test.expected) != std::string::npos,
-                 run.err << " does not contain " << test.expected);
+      check_error_line(run, "linear_regression", test.expected);
     }
   }
 }

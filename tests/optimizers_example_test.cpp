@@ -19,6 +19,9 @@
 namespace {
 
 namespace fs = std::filesystem;
+using adjoint::testing::check_error_line;
+using adjoint::testing::lines_of;
+using adjoint::testing::read_numeric_csv;
 using adjoint::testing::read_text;
 using adjoint::testing::Run;
 
@@ -48,14 +51,6 @@ fs::path scratch(const std::string& name) { return program.scratch(name); }
 
 Run run_program(const std::vector<std::string>& arguments) {
   return program.run(arguments);
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  std::string line;
-  while (std::getline(stream, line)) lines.push_back(line);
-  return lines;
 }
 
 /// One row of the table on stdout.
@@ -103,20 +98,9 @@ struct TraceRow {
 /// Reads a trajectory file, whose header must be `expected_header`.
 std::vector<TraceRow> read_trace(const fs::path& path,
                                  const std::string& expected_header) {
-  BOOST_TEST_REQUIRE(fs::exists(path), path);
-  const std::vector<std::string> lines = lines_of(read_text(path));
-  BOOST_TEST_REQUIRE(!lines.empty(), path);
-  BOOST_TEST_REQUIRE(lines[0] == expected_header, path);
-  const std::size_t columns = static_cast<std::size_t>(std::count(
-                                  lines[0].begin(), lines[0].end(), ',')) +
-                              1;
   std::vector<TraceRow> rows;
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    std::vector<double> values;
-    std::istringstream fields(lines[i]);
-    std::string field;
-    while (std::getline(fields, field, ',')) values.push_back(std::stod(field));
-    BOOST_TEST_REQUIRE(values.size() == columns, "bad trace row: " << lines[i]);
+  for (const std::vector<double>& values :
+       read_numeric_csv(path, expected_header)) {
     TraceRow row;
     row.step = static_cast<std::size_t>(values[0]);
     row.loss = values[1];
@@ -408,13 +392,7 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
     BOOST_TEST_CONTEXT(test.name) {
       const Run run = run_program(test.arguments);
       BOOST_TEST(run.exit_code == exit_invalid_input);
-      BOOST_TEST(run.out == "");
-      BOOST_TEST(run.err.starts_with("optimizers: "), run.err);
-      BOOST_TEST(std::count(run.err.begin(), run.err.end(), '\n') == 1,
-                 run.err);
-      BOOST_TEST(run.err.ends_with("\n"), run.err);
-      BOOST_TEST(run.err.find(test.expected) != std::string::npos,
-                 run.err << " does not contain " << test.expected);
+      check_error_line(run, "optimizers", test.expected);
       BOOST_TEST(!fs::exists(trace));
       BOOST_TEST(!fs::exists(trace + ".tmp"));
       BOOST_TEST(!fs::exists(directory));

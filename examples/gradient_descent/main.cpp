@@ -5,20 +5,20 @@
 // 1 - 2 * lr * sum(x^2) every step, so it converges for
 // 0 < lr < 1 / sum(x^2) and diverges above. See examples/README.md.
 
+#include <fmt/format.h>
+
+#include <boost/program_options.hpp>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <boost/program_options.hpp>
-#include <fmt/format.h>
-
 #include "autodiff/autodiff.hpp"
+#include "common/command_line.hpp"
 #include "common/csv.hpp"
 #include "common/output_file.hpp"
 #include "common/stdout.hpp"
@@ -100,21 +100,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
        "(default: no trace)");
   // clang-format on
 
-  po::variables_map values;
-  // An empty positional description makes a stray argument an error
-  // instead of being ignored.
-  po::store(po::command_line_parser(argc, argv)
-                .options(description)
-                .positional(po::positional_options_description())
-                .run(),
-            values);
-  if (values.count("help") != 0) {
-    std::ostringstream text;
-    text << description;
-    print_output("{}{}", text.str(), help_epilogue);
-    return std::nullopt;
-  }
-  po::notify(values);
+  const std::optional<po::variables_map> parsed =
+      examples::parse_command_line(argc, argv, description, help_epilogue);
+  if (!parsed) return std::nullopt;
+  const po::variables_map& values = *parsed;
   reject_empty_values(values);
   validate_options(options);
   return options;

@@ -7,22 +7,22 @@
 // 0 < lr < 1 / (the largest eigenvalue of R). The fitted model is reported
 // in the units of the data. See examples/README.md.
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <boost/program_options.hpp>
-#include <fmt/format.h>
-
 #include "autodiff/autodiff.hpp"
+#include "common/command_line.hpp"
 #include "common/csv.hpp"
 #include "common/output_file.hpp"
 #include "common/stdout.hpp"
@@ -109,21 +109,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
        "when the run converges (default: no file)");
   // clang-format on
 
-  po::variables_map values;
-  // An empty positional description makes a stray argument an error
-  // instead of being ignored.
-  po::store(po::command_line_parser(argc, argv)
-                .options(description)
-                .positional(po::positional_options_description())
-                .run(),
-            values);
-  if (values.count("help") != 0) {
-    std::ostringstream text;
-    text << description;
-    print_output("{}{}", text.str(), help_epilogue);
-    return std::nullopt;
-  }
-  po::notify(values);
+  const std::optional<po::variables_map> parsed =
+      examples::parse_command_line(argc, argv, description, help_epilogue);
+  if (!parsed) return std::nullopt;
+  const po::variables_map& values = *parsed;
   reject_empty_values(values);
   validate_options(options);
   return options;

@@ -15,7 +15,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "autodiff/autodiff.hpp"
+#include "common/command_line.hpp"
 #include "common/csv.hpp"
 #include "common/output_file.hpp"
 #include "common/stdout.hpp"
@@ -300,21 +300,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
        "columns step,loss and one per parameter; created if missing");
   // clang-format on
 
-  po::variables_map values;
-  // An empty positional description makes a stray argument an error
-  // instead of being ignored.
-  po::store(po::command_line_parser(argc, argv)
-                .options(description)
-                .positional(po::positional_options_description())
-                .run(),
-            values);
-  if (values.count("help") != 0) {
-    std::ostringstream text;
-    text << description;
-    print_output("{}{}", text.str(), help_epilogue);
-    return std::nullopt;
-  }
-  po::notify(values);
+  const std::optional<po::variables_map> parsed =
+      examples::parse_command_line(argc, argv, description, help_epilogue);
+  if (!parsed) return std::nullopt;
+  const po::variables_map& values = *parsed;
   if (values.count("function") != 0)
     options.function = parse_function(function);
   if (values.count("optimizer") != 0) {

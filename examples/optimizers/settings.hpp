@@ -163,6 +163,19 @@ void set_if_given(double Options::*field, Options& options,
   if (value) options.*field = *value;
 }
 
+/// Returns Adam's or AdamW's options with the settings given, which the two
+/// share.
+template <class Options>
+Options adam_options(const Settings& settings) {
+  Options options;
+  set_if_given(&Options::learning_rate, options, settings.learning_rate);
+  set_if_given(&Options::beta1, options, settings.beta1);
+  set_if_given(&Options::beta2, options, settings.beta2);
+  set_if_given(&Options::eps, options, settings.eps);
+  set_if_given(&Options::weight_decay, options, settings.weight_decay);
+  return options;
+}
+
 /// Creates the optimizer `kind` with `settings` over `parameters`. The
 /// library raises std::invalid_argument for a setting out of range, naming
 /// the setting and its value.
@@ -186,29 +199,14 @@ inline std::unique_ptr<adjoint::optim::Optimizer<double>> make_optimizer(
       return std::make_unique<optim::GradientDescent<double>>(
           std::move(handles), options);
     }
-    case OptimizerKind::adam: {
-      optim::AdamOptions<double> options;
-      set_if_given(&decltype(options)::learning_rate, options,
-                   settings.learning_rate);
-      set_if_given(&decltype(options)::beta1, options, settings.beta1);
-      set_if_given(&decltype(options)::beta2, options, settings.beta2);
-      set_if_given(&decltype(options)::eps, options, settings.eps);
-      set_if_given(&decltype(options)::weight_decay, options,
-                   settings.weight_decay);
-      return std::make_unique<optim::Adam<double>>(std::move(handles), options);
-    }
-    case OptimizerKind::adamw: {
-      optim::AdamWOptions<double> options;
-      set_if_given(&decltype(options)::learning_rate, options,
-                   settings.learning_rate);
-      set_if_given(&decltype(options)::beta1, options, settings.beta1);
-      set_if_given(&decltype(options)::beta2, options, settings.beta2);
-      set_if_given(&decltype(options)::eps, options, settings.eps);
-      set_if_given(&decltype(options)::weight_decay, options,
-                   settings.weight_decay);
-      return std::make_unique<optim::AdamW<double>>(std::move(handles),
-                                                    options);
-    }
+    case OptimizerKind::adam:
+      return std::make_unique<optim::Adam<double>>(
+          std::move(handles),
+          adam_options<optim::AdamOptions<double>>(settings));
+    case OptimizerKind::adamw:
+      return std::make_unique<optim::AdamW<double>>(
+          std::move(handles),
+          adam_options<optim::AdamWOptions<double>>(settings));
     case OptimizerKind::rmsprop: {
       optim::RMSPropOptions<double> options;
       set_if_given(&decltype(options)::learning_rate, options,
