@@ -38,4 +38,30 @@ inline std::optional<boost::program_options::variables_map> parse_command_line(
   return values;
 }
 
+/// Runs an example program: checks that stdout is open, parses the options
+/// with `parse`, which returns nothing after printing --help, and returns
+/// what `body` returns for them. Every exception becomes one line
+/// "PROGRAM: message" on stderr and the status `invalid_input`.
+template <class Parse, class Body>
+int run_program(const char* program, int argc, char** argv, Parse parse,
+                Body body, int invalid_input) {
+  try {
+    check_stdout_open();
+    const auto options = parse(argc, argv);
+    if (!options) {
+      flush_output();
+      return 0;
+    }
+    return body(*options);
+  } catch (const boost::program_options::error& error) {
+    fmt::print(stderr, "{}: {}; run {} --help for the options\n", program,
+               error.what(), program);
+    return invalid_input;
+  } catch (const std::exception& error) {
+    std::fflush(stdout);
+    fmt::print(stderr, "{}: {}\n", program, error.what());
+    return invalid_input;
+  }
+}
+
 }  // namespace examples

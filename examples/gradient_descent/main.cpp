@@ -317,23 +317,6 @@ int fit(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    examples::check_stdout_open();
-    const std::optional<Options> options = parse_options(argc, argv);
-    if (!options) {
-      flush_output();
-      return exit_converged;
-    }
-    return fit(*options);
-  } catch (const po::error& error) {
-    fmt::print(stderr,
-               "gradient_descent: {}; run gradient_descent --help for the "
-               "options\n",
-               error.what());
-    return exit_invalid_input;
-  } catch (const std::exception& error) {
-    std::fflush(stdout);
-    fmt::print(stderr, "gradient_descent: {}\n", error.what());
-    return exit_invalid_input;
-  }
+  return examples::run_program("gradient_descent", argc, argv, parse_options,
+                               fit, exit_invalid_input);
 }

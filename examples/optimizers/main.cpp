@@ -506,22 +506,6 @@ int compare(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    examples::check_stdout_open();
-    const std::optional<Options> options = parse_options(argc, argv);
-    if (!options) {
-      flush_output();
-      return exit_converged;
-    }
-    return compare(*options);
-  } catch (const po::error& error) {
-    fmt::print(stderr,
-               "optimizers: {}; run optimizers --help for the options\n",
-               error.what());
-    return exit_invalid_input;
-  } catch (const std::exception& error) {
-    std::fflush(stdout);
-    fmt::print(stderr, "optimizers: {}\n", error.what());
-    return exit_invalid_input;
-  }
+  return examples::run_program("optimizers", argc, argv, parse_options, compare,
+                               exit_invalid_input);
 }
