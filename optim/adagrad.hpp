@@ -77,7 +77,8 @@ class Adagrad : public Optimizer<T> {
     check_non_negative(name, "initial_accumulator_value",
                        options_.initial_accumulator_value);
     check_non_negative(name, "eps", options_.eps);
-    sum_ = this->add_buffer("sum", options_.initial_accumulator_value);
+    sum_ = this->add_buffer("sum", options_.initial_accumulator_value,
+                            Values::non_negative);
   }
 
   Options options_;

@@ -20,8 +20,10 @@ namespace adjoint::optim {
 /// p-norm of all elements as one vector, p = norm_type, which may be
 /// infinity) is at most `max_norm`, and returns the norm before scaling.
 /// As in PyTorch, the factor is max_norm / (norm + 1e-6) and gradients with
-/// a smaller norm are left alone. Raises std::runtime_error when the norm
-/// is not finite, since scaling would turn every gradient into NaN.
+/// a smaller norm are left alone. Raises std::runtime_error when a gradient
+/// element or the norm is not finite, since scaling would turn every
+/// gradient into NaN. The norm is computed relative to the largest element,
+/// so that gradients near the limits of T do not overflow it.
 template <class T>
 T clip_grad_norm(const std::vector<Parameter<T>>& parameters,
                  const std::type_identity_t<T>& max_norm,
@@ -33,25 +35,35 @@ T clip_grad_norm(const std::vector<Parameter<T>>& parameters,
   check_non_negative("clip_grad_norm", "max_norm", max_norm);
   check_setting(norm_type > T(0), "clip_grad_norm", "norm_type", norm_type,
                 "> 0 (or infinity)");
-  const bool infinity_norm = isinf(norm_type);
-  T norm(0);
+  // The largest magnitude first: a gradient element that is not finite
+  // stops here, and dividing by it keeps the sum of powers from
+  // overflowing or underflowing when the elements are large or small.
+  T largest(0);
   for (const Parameter<T>& p : parameters) {
     for (const T& g : p.grad()) {
-      if (infinity_norm) {
-        norm = std::max(norm, T(abs(g)));
-        if (!(abs(g) == abs(g))) norm = abs(g);  // keep a NaN
-      } else {
-        norm += pow(T(abs(g)), norm_type);
+      if (!isfinite(g)) {
+        throw std::runtime_error(fmt::format(
+            "clip_grad_norm: a gradient element is {} because the loss or "
+            "its gradient overflowed. Lower the learning rate or check the "
+            "loss for invalid operations",
+            static_cast<double>(g)));
       }
+      largest = std::max(largest, T(abs(g)));
     }
   }
-  if (!infinity_norm) norm = pow(norm, T(T(1) / norm_type));
+  T norm = largest;
+  if (!isinf(norm_type) && largest > T(0)) {
+    T sum(0);
+    for (const Parameter<T>& p : parameters) {
+      for (const T& g : p.grad()) sum += pow(T(abs(g) / largest), norm_type);
+    }
+    norm = largest * T(pow(sum, T(T(1) / norm_type)));
+  }
   if (!isfinite(norm)) {
     throw std::runtime_error(fmt::format(
-        "clip_grad_norm: the gradient norm is {} because the loss or its "
-        "gradient overflowed. Lower the learning rate or check the loss for "
-        "invalid operations",
-        static_cast<double>(norm)));
+        "clip_grad_norm: the norm of order {} of finite gradients overflows "
+        "(largest element {}); use norm_type >= 1",
+        static_cast<double>(norm_type), static_cast<double>(largest)));
   }
   const T factor = max_norm / (norm + T(1e-6));
   if (factor < T(1)) {

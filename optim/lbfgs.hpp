@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <deque>
+#include <limits>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -23,8 +24,8 @@ enum class LineSearch {
 };
 
 /// Settings of LBFGS, named and defaulted as torch.optim.LBFGS's, except
-/// that the strong-Wolfe line search is on by default (PyTorch's default is
-/// none).
+/// that the strong-Wolfe line search is on by default, where PyTorch uses no
+/// line search unless asked.
 template <class T>
 struct LBFGSOptions {
   T learning_rate = T(1);
@@ -72,7 +73,12 @@ class LBFGS : public Optimizer<T> {
     const std::string& name = this->name();
     check_setting(options_.max_iter > 0, name, "max_iter", options_.max_iter,
                   ">= 1");
-    if (!options_.max_eval) options_.max_eval = options_.max_iter * 5 / 4;
+    if (!options_.max_eval) {
+      // max_iter * 5 / 4 without overflow, capped at the largest size_t.
+      const std::size_t n = options_.max_iter;
+      const std::size_t cap = std::numeric_limits<std::size_t>::max();
+      options_.max_eval = n / 4 > (cap - n) ? cap : n + n / 4;
+    }
     check_setting(*options_.max_eval > 0, name, "max_eval", *options_.max_eval,
                   ">= 1");
     check_non_negative(name, "tolerance_grad", options_.tolerance_grad);
@@ -104,6 +110,7 @@ class LBFGS : public Optimizer<T> {
         current_loss ? gradient(g, *current_loss) : evaluate_at(closure, g);
     T loss = first_loss;
     std::size_t evaluations = 1;
+    check_finite(first_loss, g, "the start of the step");
     if (max_abs(g) <= options_.tolerance_grad) return first_loss;
 
     const T& lr = this->learning_rate();
@@ -130,11 +137,13 @@ class LBFGS : public Optimizer<T> {
       if (options_.line_search == LineSearch::strong_wolfe) {
         const Vector start = values();
         evaluations += strong_wolfe(closure, start, slope, loss, g);
+        check_finite(loss, g, "the point the line search accepted");
         set_values(start, t_);
       } else {
         set_values(values(), t_);
         if (n != options_.max_iter) {
           loss = evaluate_at(closure, g);
+          check_finite(loss, g, "the new point");
           ++evaluations;
         }
       }
@@ -162,32 +171,60 @@ class LBFGS : public Optimizer<T> {
   }
 
   void check_extra(const OptimizerState<T>& state) const override {
-    const auto sized = [&](const std::string& key, std::size_t size,
-                           bool may_be_empty) {
+    using std::isfinite;
+    const auto entry = [&](const std::string& key) -> const std::vector<T>& {
       const auto found = state.buffers.find(key);
       if (found == state.buffers.end()) {
         throw std::invalid_argument(
             fmt::format("LBFGS: the state has no buffer '{}'", key));
       }
-      const std::size_t actual = found->second.size();
-      if (actual == size || (may_be_empty && actual == 0)) return;
+      for (std::size_t k = 0; k < found->second.size(); ++k) {
+        if (isfinite(found->second[k])) continue;
+        throw std::invalid_argument(fmt::format(
+            "LBFGS: buffer '{}' element {} is {}; it must be finite to "
+            "continue a run",
+            key, k, static_cast<double>(found->second[k])));
+      }
+      return found->second;
+    };
+
+    const auto sized = [&](const std::string& key, std::size_t size) {
+      const std::size_t actual = entry(key).size();
+      if (actual == size) return;
       throw std::invalid_argument(fmt::format(
           "LBFGS: buffer '{}' has {} values; expected {}", key, actual, size));
     };
-    sized("lbfgs.direction", size_, true);
-    sized("lbfgs.previous_gradient", size_, true);
-    sized("lbfgs.scalars", 5, false);
-    const auto rho = state.buffers.find("lbfgs.rho");
-    if (rho == state.buffers.end()) sized("lbfgs.rho", 0, true);
-    if (rho->second.size() > options_.history_size) {
+
+    sized("lbfgs.scalars", 5);
+    const std::vector<T>& scalars = entry("lbfgs.scalars");
+    for (std::size_t k : {3, 4}) {
+      // Iteration and evaluation counts are whole numbers that a double
+      // represents exactly.
+      using std::floor;
+      const T& count = scalars[k];
+      if (count >= T(0) && count <= T(9007199254740992.0) &&
+          count == floor(count)) {
+        continue;
+      }
+      throw std::invalid_argument(fmt::format(
+          "LBFGS: the state's {} count {} is not a whole number in [0, 2^53]",
+          k == 3 ? "iteration" : "evaluation", static_cast<double>(count)));
+    }
+
+    // Before the first iteration the direction and gradient are empty.
+    const bool started = scalars[3] > T(0);
+    sized("lbfgs.direction", started ? size_ : 0);
+    sized("lbfgs.previous_gradient", started ? size_ : 0);
+    const std::size_t pairs = entry("lbfgs.rho").size();
+    if (pairs > options_.history_size) {
       throw std::invalid_argument(
           fmt::format("LBFGS: the state holds {} correction pairs, more than "
                       "history_size {}",
-                      rho->second.size(), options_.history_size));
+                      pairs, options_.history_size));
     }
-    for (std::size_t k = 0; k < rho->second.size(); ++k) {
-      sized(fmt::format("lbfgs.y.{}", k), size_, false);
-      sized(fmt::format("lbfgs.s.{}", k), size_, false);
+    for (std::size_t k = 0; k < pairs; ++k) {
+      sized(fmt::format("lbfgs.y.{}", k), size_);
+      sized(fmt::format("lbfgs.s.{}", k), size_);
     }
   }
 
@@ -230,6 +267,22 @@ class LBFGS : public Optimizer<T> {
     T sum(0);
     for (std::size_t i = 0; i < a.size(); ++i) sum += a[i] * b[i];
     return sum;
+  }
+
+  // Raises std::runtime_error when the loss or gradient at `where` is not
+  // finite, since no search direction can be computed from it.
+  static void check_finite(const T& loss, const Vector& g, const char* where) {
+    using std::isfinite;
+    std::size_t bad = g.size();
+    for (std::size_t i = 0; i < g.size() && bad == g.size(); ++i) {
+      if (!isfinite(g[i])) bad = i;
+    }
+    if (isfinite(loss) && bad == g.size()) return;
+    throw std::runtime_error(fmt::format(
+        "LBFGS: the {} at {} is {}, so no search direction exists; start "
+        "from a point where the loss and its gradient are finite",
+        bad == g.size() ? "loss" : fmt::format("gradient element {}", bad),
+        where, static_cast<double>(bad == g.size() ? loss : g[bad])));
   }
 
   static T max_abs(const Vector& v) {
@@ -338,7 +391,7 @@ class LBFGS : public Optimizer<T> {
   }
 
   // Returns the minimizer of the cubic through (x1, f1) and (x2, f2) with
-  // slopes g1 and g2, clamped to [low, high]; the midpoint of the bounds
+  // slopes g1 and g2, clamped to [low, high], or the midpoint of the bounds
   // when the cubic has no minimizer (Nocedal and Wright, eq. 3.59).
   static T cubic_minimizer(const T& x1, const T& f1, const T& g1, const T& x2,
                            const T& f2, const T& g2, const T& low,
@@ -418,7 +471,7 @@ class LBFGS : public Optimizer<T> {
     }
     if (!done && !bracketed) {
       // The evaluation budget ran out while t grew: take the last trial if
-      // it decreased the loss, otherwise the start.
+      // it decreased the loss, otherwise the trial before it.
       low = current.loss < loss0 ? current : previous;
       done = true;
     }

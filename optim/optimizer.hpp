@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -61,6 +62,9 @@ void check_unit_interval(std::string_view optimizer, std::string_view setting,
                 "in [0, 1)");
 }
 
+/// The range of a buffer's values, checked when a state is loaded.
+enum class Values { any, non_negative };
+
 /// Base of every optimizer: the parameters in groups with their learning
 /// rates, the step count, per-parameter buffers and the saving and loading
 /// of all of it.
@@ -95,9 +99,10 @@ class Optimizer {
           name_));
     }
     check_parameters();
-    ++steps_;
+    const StepCount count(steps_);
     NoGradGuard no_grad;
     update();
+    count.commit();
   }
 
   /// Takes one step with a closure that computes the loss, and returns the
@@ -107,8 +112,10 @@ class Optimizer {
   /// proceeds as step() does.
   T step(const Closure& closure) {
     check_parameters();
-    ++steps_;
-    return update_with_closure(closure, std::nullopt);
+    const StepCount count(steps_);
+    const T loss = update_with_closure(closure, std::nullopt);
+    count.commit();
+    return loss;
   }
 
   /// Takes one step with a closure when the gradients already hold the
@@ -117,8 +124,10 @@ class Optimizer {
   /// then skips its first evaluation. Returns `current_loss`.
   T step(const Closure& closure, const T& current_loss) {
     check_parameters();
-    ++steps_;
-    return update_with_closure(closure, current_loss);
+    const StepCount count(steps_);
+    const T loss = update_with_closure(closure, current_loss);
+    count.commit();
+    return loss;
   }
 
   /// Returns whether step() needs the closure form.
@@ -136,7 +145,10 @@ class Optimizer {
 
   /// Returns the group index of parameters()[parameter].
   std::size_t group_of(std::size_t parameter) const {
-    return group_of_.at(parameter);
+    if (parameter < group_of_.size()) return group_of_[parameter];
+    throw std::invalid_argument(
+        fmt::format("{}: parameter {} does not exist; there are {} parameters",
+                    name_, parameter, group_of_.size()));
   }
 
   const T& learning_rate(std::size_t group = 0) const {
@@ -207,6 +219,7 @@ class Optimizer {
   Optimizer(std::string name, std::vector<ParameterGroup<T>> groups,
             const T& learning_rate)
       : name_(std::move(name)) {
+    check_name("optimizer name", name_);
     if (groups.empty()) {
       throw std::invalid_argument(fmt::format(
           "{}: the list of parameter groups is empty; pass the Var or Tensor "
@@ -274,9 +287,14 @@ class Optimizer {
   }
 
   /// Adds a buffer with one array per parameter, of the parameter's size,
-  /// filled with `initial`, and returns its index for buffer().
-  std::size_t add_buffer(std::string name, const T& initial = T(0)) {
-    Buffer buffer{std::move(name), {}};
+  /// filled with `initial`, and returns its index for buffer(). The name is
+  /// a word without spaces. load_state() accepts only finite values, and
+  /// only values >= 0 for a buffer of `Values::non_negative` (such as a mean
+  /// of squares).
+  std::size_t add_buffer(std::string name, const T& initial = T(0),
+                         Values values = Values::any) {
+    check_name("buffer name", name);
+    Buffer buffer{std::move(name), {}, values == Values::non_negative};
     for (const Parameter<T>& p : parameters_) {
       buffer.values.emplace_back(p.size(), initial);
     }
@@ -305,7 +323,29 @@ class Optimizer {
   struct Buffer {
     std::string name;
     std::vector<std::vector<T>> values;  // one array per parameter
+    bool non_negative = false;
   };
+
+  // Counts a step that is under way, and takes the count back unless
+  // commit() is called, so that a step that raises is not counted.
+  class StepCount {
+   public:
+    explicit StepCount(std::uint64_t& steps) : steps_(steps) { ++steps_; }
+    StepCount(const StepCount&) = delete;
+    StepCount& operator=(const StepCount&) = delete;
+    ~StepCount() {
+      if (!committed_) --steps_;
+    }
+    void commit() const { committed_ = true; }
+
+   private:
+    std::uint64_t& steps_;
+    mutable bool committed_ = false;
+  };
+
+  void check_name(const char* what, const std::string& name) const {
+    detail::check_state_name(name_.empty() ? "Optimizer" : name_, what, name);
+  }
 
   static std::string buffer_key(const std::string& name, std::size_t i) {
     return fmt::format("{}.{}", name, i);
@@ -332,6 +372,20 @@ class Optimizer {
 
   void check_parameters() const {
     for (std::size_t i = 0; i < parameters_.size(); ++i) check_parameter(i);
+  }
+
+  void check_buffer_values(const std::string& key, const std::vector<T>& values,
+                           bool non_negative) const {
+    using std::isfinite;
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      if (isfinite(values[k]) && (!non_negative || values[k] >= T(0))) {
+        continue;
+      }
+      throw std::invalid_argument(fmt::format(
+          "{}: buffer '{}' element {} is {}; it must be {} to continue a run",
+          name_, key, k, static_cast<double>(values[k]),
+          non_negative ? "finite and >= 0" : "finite"));
+    }
   }
 
   void check_state(const OptimizerState<T>& state) const {
@@ -368,7 +422,13 @@ class Optimizer {
               fmt::format("{}: buffer '{}' has {} values; parameter {} has {}",
                           name_, key, found->second.size(), i, sizes[i]));
         }
+        check_buffer_values(key, found->second, buffer.non_negative);
       }
+    }
+    if (state.steps == std::numeric_limits<std::uint64_t>::max()) {
+      throw std::invalid_argument(fmt::format(
+          "{}: the state's step count {} leaves no room for another step",
+          name_, state.steps));
     }
     check_extra(state);
   }

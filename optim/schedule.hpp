@@ -19,8 +19,8 @@
 
 namespace adjoint::optim {
 
-/// What a schedule changes as it runs; load_state() of a schedule of the
-/// same kind continues from it. The plateau fields are used by
+/// The state a schedule changes as it runs. load_state() of a schedule of
+/// the same kind continues from it. The plateau fields are used by
 /// ReduceLROnPlateau only.
 template <class T>
 struct ScheduleState {
@@ -43,10 +43,7 @@ class LearningRateSchedule {
   virtual ~LearningRateSchedule() = default;
 
   /// Advances one epoch and sets every group's learning rate.
-  void step() {
-    ++epoch_;
-    apply();
-  }
+  void step() { apply(epoch_ + 1, base_); }
 
   std::size_t epoch() const { return epoch_; }
 
@@ -65,9 +62,10 @@ class LearningRateSchedule {
           "parameter groups",
           name_, state.base_learning_rates.size(), base_.size()));
     }
-    epoch_ = state.epoch;
-    base_ = state.base_learning_rates;
-    apply();
+    for (const T& rate : state.base_learning_rates) {
+      check_non_negative(name_, "base learning rate", rate);
+    }
+    apply(state.epoch, state.base_learning_rates);
   }
 
  protected:
@@ -81,10 +79,25 @@ class LearningRateSchedule {
   const char* name() const { return name_; }
 
  private:
-  void apply() {
-    for (std::size_t g = 0; g < base_.size(); ++g) {
-      optimizer_.set_learning_rate(g, rate(base_[g], epoch_));
+  // Sets every group's rate for `epoch` from `base`, then adopts both. A
+  // rate that is not finite raises before anything changes.
+  void apply(std::size_t epoch, const std::vector<T>& base) {
+    using std::isfinite;
+    std::vector<T> rates;
+    for (const T& initial : base) {
+      rates.push_back(rate(initial, epoch));
+      if (isfinite(rates.back()) && rates.back() >= T(0)) continue;
+      throw std::invalid_argument(fmt::format(
+          "{}: the learning rate at epoch {} would be {} (from {}); choose "
+          "settings that keep it finite over the epochs you run",
+          name_, epoch, static_cast<double>(rates.back()),
+          static_cast<double>(initial)));
     }
+    for (std::size_t g = 0; g < rates.size(); ++g) {
+      optimizer_.set_learning_rate(g, rates[g]);
+    }
+    epoch_ = epoch;
+    base_ = base;
   }
 
   const char* name_;

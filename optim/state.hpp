@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <vector>
@@ -104,8 +107,8 @@ inline std::uint64_t read_count(std::istream& in, const char* expected) {
   return value;
 }
 
-// Reads the element count of an array and checks it against the bytes left,
-// so that a corrupt count raises instead of allocating without bound.
+// Reads the element count of an array, capped at 2^32 so that a corrupt
+// count raises instead of allocating without bound.
 inline std::size_t read_length(std::istream& in, const char* expected) {
   const std::uint64_t length = read_count(in, expected);
   if (length > (std::uint64_t{1} << 32)) {
@@ -130,12 +133,32 @@ std::vector<T> read_values(std::istream& in, const char* count,
 
 inline constexpr const char* state_magic = "adjoint-optimizer-state";
 
+// Raises std::invalid_argument unless `name` is a non-empty word without
+// white space, which read_state() reads back as one token.
+inline void check_state_name(std::string_view operation, const char* what,
+                             const std::string& name) {
+  const bool blank =
+      name.empty() || std::any_of(name.begin(), name.end(), [](char c) {
+        return std::isspace(static_cast<unsigned char>(c)) != 0;
+      });
+  if (!blank) return;
+  throw std::invalid_argument(fmt::format(
+      "{}: invalid {} '{}'; it must be a non-empty word without spaces, so "
+      "that a saved state can be read back",
+      operation, what, name));
+}
+
 }  // namespace detail
 
 /// Writes `state` as text that read_state() reads back exactly: every number
-/// is written with the digits it needs to round-trip.
+/// is written with the digits it needs to round-trip. Raises
+/// std::invalid_argument for a name that is empty or contains white space.
 template <class T>
 void write_state(std::ostream& out, const OptimizerState<T>& state) {
+  detail::check_state_name("write_state", "optimizer name", state.optimizer);
+  for (const auto& entry : state.buffers) {
+    detail::check_state_name("write_state", "buffer name", entry.first);
+  }
   std::string text =
       fmt::format("{} 1\noptimizer {}\nsteps {}\n", detail::state_magic,
                   state.optimizer, state.steps);

@@ -1,4 +1,6 @@
 #define BOOST_TEST_MODULE optimizers_example
+#include <sys/wait.h>
+
 #include <boost/test/unit_test.hpp>
 
 // Runs the built examples/optimizers program and checks its table, its
@@ -7,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -301,6 +304,22 @@ BOOST_AUTO_TEST_CASE(large_lr_diverges) {
   // A diverged run still writes its trajectory.
   const std::vector<TraceRow> trace_rows = read_trace(trace, "step,loss,w");
   BOOST_TEST(trace_rows.size() == rows[0].steps + 1);
+}
+
+BOOST_AUTO_TEST_CASE(interrupted_run_leaves_no_file) {
+  // A run of 10^12 steps, stopped by SIGTERM after half a second, removes
+  // the trace it was writing before it ends.
+  const fs::path trace = scratch("interrupted.csv");
+  const std::string command =
+      "timeout -s TERM 0.5 " + adjoint::testing::shell_quote(executable) +
+      " --function tutorial --optimizer gd --lr 1e-12 --steps 1000000000000 "
+      "--trace " +
+      adjoint::testing::shell_quote(trace.string()) + " >/dev/null 2>&1";
+  const int status = std::system(command.c_str());
+  BOOST_TEST_REQUIRE(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 124);  // timeout: the command timed out
+  BOOST_TEST(!fs::exists(trace));
+  BOOST_TEST(!fs::exists(trace.string() + ".tmp"));
 }
 
 BOOST_AUTO_TEST_CASE(step_limit_exit_status) {

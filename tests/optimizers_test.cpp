@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -260,6 +261,36 @@ const std::vector<ReferenceTrajectory> torch_trajectories = {
      {{-1.1219512195121952, 2.1219512195121952},
       {-1.2562351611111637, 2.073956127358466},
       {-1.3762295024949944, 2.0441919156290185}}},
+};
+
+// An optimizer written outside the library, as a user would: sign gradient
+// descent, p <- p - lr sign(g), which also keeps a running mean of |g|.
+template <class T>
+class SignDescent : public Optimizer<T> {
+ public:
+  SignDescent(std::vector<Parameter<T>> parameters, const T& learning_rate,
+              std::string name = "SignDescent")
+      : Optimizer<T>(std::move(name), std::move(parameters), learning_rate),
+        mean_abs_(this->add_buffer("mean_abs", T(0), Values::non_negative)) {}
+
+ protected:
+  void update() override {
+    using std::abs;
+    for (std::size_t i = 0; i < this->parameters().size(); ++i) {
+      Parameter<T>& p = this->mutable_parameters()[i];
+      const T& lr = this->learning_rate(this->group_of(i));
+      const std::span<T> values = p.values();
+      const std::span<const T> grad = p.grad();
+      const std::span<T> mean_abs = this->buffer(mean_abs_, i);
+      for (std::size_t k = 0; k < values.size(); ++k) {
+        mean_abs[k] = T(0.9) * mean_abs[k] + T(0.1) * abs(grad[k]);
+        values[k] -= lr * T((grad[k] > T(0)) - (grad[k] < T(0)));
+      }
+    }
+  }
+
+ private:
+  std::size_t mean_abs_;
 };
 
 // Relative difference, measured against 1 for values below 1.
@@ -635,6 +666,29 @@ BOOST_AUTO_TEST_CASE(current_loss_skips_first_evaluation) {
   BOOST_TEST(evaluations == 3);  // the first outside, two in the step
 }
 
+BOOST_AUTO_TEST_CASE(non_finite_start_raises) {
+  Var<double> w{0.0};
+  LBFGS<double> optimizer({w});
+  BOOST_CHECK_EXCEPTION(
+      optimizer.step([&] { return sqrt(w); }), std::runtime_error,
+      message_contains({"LBFGS", "gradient element 0", "inf"}));
+  BOOST_CHECK_EXCEPTION(optimizer.step([&] { return log(w - 1.0); }),
+                        std::runtime_error,
+                        message_contains({"LBFGS", "loss", "nan"}));
+  BOOST_TEST(w.value() == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(line_search_backs_off_from_overflow) {
+  // exp(10 w) overflows beyond w = 71; the first trial step of 1 / |g| from
+  // w = -1 is fine, and later trials that overflow count as failed
+  // decreases, so the search shrinks them instead of stepping into inf.
+  Var<double> w{-1.0};
+  LBFGS<double> optimizer({w}, {.max_iter = 50});
+  optimizer.step([&] { return exp(10.0 * w) + square(w - 80.0); });
+  BOOST_TEST(std::isfinite(w.value()));
+  BOOST_TEST(w.value() < 71.0);
+}
+
 BOOST_AUTO_TEST_CASE(step_without_closure_raises) {
   Var<double> w{0.0};
   LBFGS<double> optimizer({w});
@@ -984,6 +1038,123 @@ BOOST_AUTO_TEST_CASE(minimize_reports_diverging_optimizers) {
         optimizer, [&] { return tutorial(w); }, criteria);
     BOOST_TEST(converged(result.reason));
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(extension)
+
+BOOST_AUTO_TEST_CASE(user_optimizer_steps_and_resumes) {
+  Var<double> a{0.0};
+  Var<double> b{0.0};
+  SignDescent<double> optimizer({a, b}, 0.5);
+  take_step(optimizer, [&] { return quadratic(a, b); });
+  BOOST_TEST(a.value() == 0.5);   // g = -6
+  BOOST_TEST(b.value() == -0.5);  // g = 20
+  const OptimizerState<double> state = optimizer.state();
+  BOOST_TEST(state.optimizer == "SignDescent");
+  BOOST_TEST(state.buffers.at("mean_abs.0").at(0) == 0.1 * 6.0);
+  BOOST_TEST(state.buffers.at("mean_abs.1").at(0) == 0.1 * 20.0);
+
+  // minimize() drives it like a built-in optimizer.
+  StopCriteria criteria;
+  criteria.loss_tolerance = 1e-20;
+  const auto result = minimize(
+      optimizer, [&] { return quadratic(a, b); }, criteria);
+  BOOST_TEST(converged(result.reason));
+  BOOST_TEST(a.value() == 3.0);
+  BOOST_TEST(b.value() == -1.0);
+
+  Var<double> c{0.5};
+  Var<double> d{-0.5};
+  SignDescent<double> resumed({c, d}, 0.5);
+  resumed.load_state(state);
+  BOOST_TEST((resumed.state() == state));
+  OptimizerState<double> negative = state;
+  negative.buffers["mean_abs.1"] = {-1.0};
+  BOOST_CHECK_EXCEPTION(
+      resumed.load_state(negative), std::invalid_argument,
+      message_contains({"SignDescent", "mean_abs.1", "-1", ">= 0"}));
+}
+
+BOOST_AUTO_TEST_CASE(names_must_be_words) {
+  Var<double> w{0.0};
+  BOOST_CHECK_EXCEPTION(SignDescent<double>({w}, 0.1, "Sign Descent"),
+                        std::invalid_argument,
+                        message_contains({"optimizer name", "'Sign Descent'"}));
+  BOOST_CHECK_EXCEPTION(SignDescent<double>({w}, 0.1, ""),
+                        std::invalid_argument,
+                        message_contains({"optimizer name", "''"}));
+  OptimizerState<double> state = SignDescent<double>({w}, 0.1).state();
+  state.buffers["mean abs"] = {1.0};
+  std::ostringstream out;
+  BOOST_CHECK_EXCEPTION(write_state(out, state), std::invalid_argument,
+                        message_contains({"write_state", "'mean abs'"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(robustness)
+
+BOOST_AUTO_TEST_CASE(failed_step_is_not_counted) {
+  Var<double> w{0.0};
+  Adam<double> optimizer({w}, {.learning_rate = 0.1});
+  BOOST_CHECK_THROW(optimizer.step([] { return Var<double>::constant(1.0); }),
+                    std::invalid_argument);
+  BOOST_TEST(optimizer.steps() == 0u);
+  // The retry is a first step, with the first step's bias correction.
+  optimizer.step([&] { return square(2.0 - w); });
+  BOOST_TEST(optimizer.steps() == 1u);
+  BOOST_TEST(std::abs(w.value() - 0.1 * 4 / (4 + 1e-8)) <= 1e-15);
+}
+
+BOOST_AUTO_TEST_CASE(crafted_states_are_rejected) {
+  Var<double> a{1.0};
+  Var<double> b{2.0};
+  Adam<double> adam({a, b});
+  OptimizerState<double> last_step = adam.state();
+  last_step.steps = std::numeric_limits<std::uint64_t>::max();
+  BOOST_CHECK_EXCEPTION(adam.load_state(last_step), std::invalid_argument,
+                        message_contains({"step count"}));
+  OptimizerState<double> negative = adam.state();
+  negative.buffers["exp_avg_sq.0"] = {-1e-3};
+  BOOST_CHECK_EXCEPTION(adam.load_state(negative), std::invalid_argument,
+                        message_contains({"exp_avg_sq.0", ">= 0"}));
+  OptimizerState<double> not_finite = adam.state();
+  not_finite.buffers["exp_avg.1"] = {std::numeric_limits<double>::infinity()};
+  BOOST_CHECK_EXCEPTION(adam.load_state(not_finite), std::invalid_argument,
+                        message_contains({"exp_avg.1", "inf", "finite"}));
+
+  LBFGS<double> lbfgs({a, b});
+  OptimizerState<double> started = lbfgs.state();
+  started.buffers["lbfgs.scalars"] = {1, 1, 0, 5, 0};  // 5 iterations
+  BOOST_CHECK_EXCEPTION(lbfgs.load_state(started), std::invalid_argument,
+                        message_contains({"lbfgs.direction", "expected 2"}));
+  OptimizerState<double> bad_count = lbfgs.state();
+  bad_count.buffers["lbfgs.scalars"] = {1, 1, 0, -1e300, 0};
+  BOOST_CHECK_EXCEPTION(lbfgs.load_state(bad_count), std::invalid_argument,
+                        message_contains({"iteration count"}));
+  bad_count.buffers["lbfgs.scalars"] = {1, 1, 0, 2.5, 0};
+  BOOST_CHECK_EXCEPTION(lbfgs.load_state(bad_count), std::invalid_argument,
+                        message_contains({"iteration count", "2.5"}));
+  BOOST_TEST(lbfgs.iterations() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(huge_max_iter_saturates_max_eval) {
+  Var<double> w{0.0};
+  const std::size_t huge = std::numeric_limits<std::size_t>::max() / 5 * 4 + 7;
+  LBFGS<double> optimizer({w}, {.max_iter = huge});
+  BOOST_TEST(*optimizer.options().max_eval ==
+             std::numeric_limits<std::size_t>::max());
+  LBFGS<double> ordinary({w}, {.max_iter = 10});
+  BOOST_TEST(*ordinary.options().max_eval == 12u);
+}
+
+BOOST_AUTO_TEST_CASE(group_of_unknown_parameter) {
+  Var<double> w{0.0};
+  GradientDescent<double> optimizer({w}, 0.1);
+  BOOST_CHECK_EXCEPTION(optimizer.group_of(5), std::invalid_argument,
+                        message_contains({"parameter 5", "1 parameters"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -119,6 +119,28 @@ BOOST_AUTO_TEST_CASE(schedule_state_resumes) {
   BOOST_TEST(resumed.learning_rate() == expected);
 }
 
+BOOST_AUTO_TEST_CASE(overflowing_schedule_raises_and_keeps_state) {
+  Var<double> w{0.0};
+  GradientDescent<double> optimizer({w}, 0.1);
+  ExponentialLR<double> schedule(optimizer, 1e100);
+  schedule.step();
+  schedule.step();
+  schedule.step();
+  BOOST_TEST(optimizer.learning_rate() == 0.1 * 1e100 * 1e100 * 1e100,
+             boost::test_tools::tolerance(1e-14));
+  BOOST_CHECK_EXCEPTION(schedule.step(), std::invalid_argument,
+                        message_contains({"ExponentialLR", "epoch 4", "inf"}));
+  BOOST_TEST(schedule.epoch() == 3u);
+  BOOST_TEST(std::isfinite(optimizer.learning_rate()));
+
+  ScheduleState<double> bad = schedule.state();
+  bad.epoch = 0;
+  bad.base_learning_rates = {std::numeric_limits<double>::quiet_NaN()};
+  BOOST_CHECK_EXCEPTION(schedule.load_state(bad), std::invalid_argument,
+                        message_contains({"base learning rate", "nan"}));
+  BOOST_TEST(schedule.epoch() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(reduce_lr_on_plateau) {
   Var<double> w{0.0};
   GradientDescent<double> optimizer({w}, 0.1);
@@ -254,14 +276,37 @@ BOOST_AUTO_TEST_CASE(clip_grad_norm_rejects_non_finite) {
   Var<double> a{0.0};
   (std::numeric_limits<double>::infinity() * a).backward();
   GradientDescent<double> optimizer({a}, 0.1);
-  BOOST_CHECK_EXCEPTION(clip_grad_norm(optimizer, 1.0), std::runtime_error,
-                        message_contains({"clip_grad_norm", "inf"}));
+  BOOST_CHECK_EXCEPTION(
+      clip_grad_norm(optimizer, 1.0), std::runtime_error,
+      message_contains({"clip_grad_norm", "gradient element", "inf"}));
   BOOST_TEST(std::isinf(a.grad()));  // left as it was
   BOOST_CHECK_EXCEPTION(clip_grad_norm(optimizer, -1.0), std::invalid_argument,
                         message_contains({"max_norm", "-1"}));
   BOOST_CHECK_EXCEPTION(clip_grad_norm(optimizer, 1.0, 0.0),
                         std::invalid_argument,
                         message_contains({"norm_type", "0"}));
+}
+
+BOOST_AUTO_TEST_CASE(clip_grad_norm_extreme_values) {
+  // Relative to the largest element, huge gradients and extreme orders
+  // still give the right norm.
+  Var<double> a{0.0};
+  Var<double> b{0.0};
+  (3e200 * a + 4e200 * b).backward();
+  GradientDescent<double> optimizer({a, b}, 0.1);
+  BOOST_TEST(clip_grad_norm(optimizer, 1e300) == 5e200,
+             boost::test_tools::tolerance(1e-15));
+  optimizer.zero_grad();
+  (0.5 * a + 0.25 * b).backward();
+  // The p-norm tends to the largest magnitude as p grows.
+  BOOST_TEST(clip_grad_norm(optimizer, 0.25, 1e300) == 0.5);
+  BOOST_TEST(std::abs(a.grad() - 0.5 * 0.25 / (0.5 + 1e-6)) <= 1e-15);
+  optimizer.zero_grad();
+  (0.5 * a + 0.25 * b).backward();
+  BOOST_CHECK_EXCEPTION(clip_grad_norm(optimizer, 1.0, 1e-300),
+                        std::runtime_error,
+                        message_contains({"order 1e-300", "overflows"}));
+  BOOST_TEST(a.grad() == 0.5);  // left as it was
 }
 
 BOOST_AUTO_TEST_CASE(clip_grad_value_clamps_each_element) {

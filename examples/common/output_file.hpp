@@ -3,7 +3,13 @@
 // A file that an example program writes in full or not at all, such as the
 // --trace CSV file.
 
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -11,8 +17,6 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "common/csv.hpp"
 
@@ -91,11 +95,52 @@ inline bool same_destination(const std::string& a, const std::string& b) {
   return same(a, b) || same(a + ".tmp", b) || same(a, b + ".tmp");
 }
 
+namespace detail {
+
+// The temporary files being written, removed by a signal that ends the
+// program (SIGINT, SIGTERM, SIGHUP) so that an interrupted run leaves no
+// partial file. The slots hold pointers to strings that their OutputFile
+// keeps unchanged while registered.
+inline std::array<std::atomic<const char*>, 16> pending_files{};
+
+extern "C" inline void remove_pending_files(int signal_number) {
+  for (std::atomic<const char*>& slot : pending_files) {
+    if (const char* path = slot.load()) ::unlink(path);  // signal-safe
+  }
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+// Registers `path` for removal on a signal and returns its slot, or
+// pending_files.size() when every slot is taken, in which case a signal
+// leaves that file behind.
+inline std::size_t register_pending_file(const char* path) {
+  static const bool installed = [] {
+    for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+      std::signal(signal_number, remove_pending_files);
+    }
+    return true;
+  }();
+  (void)installed;
+  for (std::size_t i = 0; i < pending_files.size(); ++i) {
+    const char* empty = nullptr;
+    if (pending_files[i].compare_exchange_strong(empty, path)) return i;
+  }
+  return pending_files.size();
+}
+
+inline void unregister_pending_file(std::size_t slot) {
+  if (slot < pending_files.size()) pending_files[slot].store(nullptr);
+}
+
+}  // namespace detail
+
 /// A file written to "<path>.tmp" and renamed to `path` by commit().
 ///
 /// The destructor removes the temporary file unless commit() succeeded, so
 /// an error never leaves a partial file at `path`, and an existing file
-/// there stays unchanged. An empty path writes nothing.
+/// there stays unchanged. SIGINT, SIGTERM and SIGHUP remove it too. An
+/// empty path writes nothing.
 class OutputFile {
  public:
   /// Checks the destination and creates the temporary file, so that every
@@ -118,8 +163,9 @@ class OutputFile {
     std::error_code error;
     std::filesystem::remove(temporary, error);
     if (error) {
-      throw input_error(fmt::format("{}: cannot remove the old file: {}",
-                                    temporary, error.message()));
+      throw input_error(
+          fmt::format("invalid {} {}: cannot replace its temporary file {}: {}",
+                      role_.option, path_, temporary, error.message()));
     }
     // "x" fails if the file exists, so a file or symbolic link created at
     // `temporary` since the checks above is never written through.
@@ -130,6 +176,7 @@ class OutputFile {
                                     role_.content, std::strerror(open_error)));
     }
     temporary_ = temporary;
+    pending_slot_ = detail::register_pending_file(temporary_.c_str());
   }
 
   OutputFile(const OutputFile&) = delete;
@@ -169,6 +216,7 @@ class OutputFile {
       throw input_error(fmt::format("{}: cannot write the {} file: {}", path_,
                                     role_.content, error.message()));
     }
+    detail::unregister_pending_file(pending_slot_);
     temporary_.clear();
   }
 
@@ -180,6 +228,7 @@ class OutputFile {
     if (!temporary_.empty()) {
       std::error_code ignored;
       std::filesystem::remove(temporary_, ignored);
+      detail::unregister_pending_file(pending_slot_);
     }
   }
 
@@ -187,6 +236,7 @@ class OutputFile {
   OutputRole role_;
   std::string temporary_;  // empty once renamed, or without a path
   std::FILE* file_ = nullptr;
+  std::size_t pending_slot_ = detail::pending_files.size();  // none
 };
 
 }  // namespace examples

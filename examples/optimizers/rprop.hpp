@@ -125,7 +125,8 @@ class Rprop : public adjoint::optim::Optimizer<T> {
         isfinite(o.step_size_max) && o.step_size_max >= o.step_size_min, name,
         "step_size_max", o.step_size_max, "a finite number >= step_size_min");
     previous_gradient_ = this->add_buffer("prev");
-    step_size_ = this->add_buffer("step_size");
+    step_size_ = this->add_buffer("step_size", T(0),
+                                  adjoint::optim::Values::non_negative);
   }
 
   Options options_;
