@@ -251,3 +251,40 @@ template std::string check_matmul_gradient<double>(std::span<const double>,
                                                    std::span<const double>);
 
 }  // namespace adjoint_bench
+
+namespace adjoint_bench {
+
+std::vector<double> optimizer_start() {
+  std::vector<double> values(kOptimizerParameters);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    values[i] = std::sin(0.001 * static_cast<double>(i));
+  }
+  return values;
+}
+
+std::vector<double> optimizer_gradient() {
+  std::vector<double> values(kOptimizerParameters);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    values[i] = std::cos(0.002 * static_cast<double>(i)) - 0.25;
+  }
+  return values;
+}
+
+std::string check_optimizer_step(const double* values) {
+  const std::vector<double> start = optimizer_start();
+  const std::vector<double> gradient = optimizer_gradient();
+  for (std::size_t i = 0; i < start.size(); ++i) {
+    // The first Adam step is -lr g / (|g| + eps) once the moments are
+    // corrected for their start at 0.
+    const double g = gradient[i];
+    const double expected =
+        start[i] - kOptimizerLearningRate * g / (std::abs(g) + 1e-8);
+    if (std::abs(values[i] - expected) > 1e-12) {
+      return fmt::format("first Adam step: element {} is {}, expected {}", i,
+                         values[i], expected);
+    }
+  }
+  return {};
+}
+
+}  // namespace adjoint_bench

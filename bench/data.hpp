@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <vector>
+#include <vector>
 
 #include "autodiff/autodiff.hpp"
 
@@ -94,5 +95,21 @@ std::string check_matmul_product(std::span<const T> product);
 template <class T>
 std::string check_matmul_gradient(std::span<const T> grad_a,
                                   std::span<const T> grad_b);
+
+// W7: one Adam step on a parameter of kOptimizerParameters doubles with a
+// fixed gradient.
+
+inline constexpr std::size_t kOptimizerParameters = 1'000'000;
+inline constexpr double kOptimizerLearningRate = 1e-3;
+
+/// The parameter before the first step, sin(0.001 i).
+std::vector<double> optimizer_start();
+
+/// The gradient, cos(0.002 i) - 0.25.
+std::vector<double> optimizer_gradient();
+
+/// An empty string when `values` holds the parameter after one Adam step
+/// from optimizer_start() (to 1e-12), otherwise what differs.
+std::string check_optimizer_step(const double* values);
 
 }  // namespace adjoint_bench

@@ -1,4 +1,4 @@
-// The libtorch peers of W3 to W6: the same programs written with
+// The libtorch peers of W3 to W7: the same programs written with
 // torch::Tensor, on the same arrays, which torch::from_blob wraps without
 // copying. This file is compiled only when CMake finds libtorch
 // (ADJOINT_BENCH_LIBTORCH). See the workload files for what each benchmark
@@ -210,9 +210,34 @@ void w6_libtorch_gradient(benchmark::State& state) {
   }
 }
 
+void w7_libtorch(benchmark::State& state) {
+  std::vector<double> start = adjoint_bench::optimizer_start();
+  std::vector<double> gradient = adjoint_bench::optimizer_gradient();
+  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+  const auto size = static_cast<std::int64_t>(start.size());
+  torch::Tensor p = torch::from_blob(start.data(), {size}, options).clone();
+  p.set_requires_grad(true);
+  p.mutable_grad() =
+      torch::from_blob(gradient.data(), {size}, options).clone();
+  torch::optim::Adam adam(
+      {p}, torch::optim::AdamOptions(adjoint_bench::kOptimizerLearningRate));
+  adam.step();
+  const std::string error =
+      adjoint_bench::check_optimizer_step(p.data_ptr<double>());
+  if (!error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  for (auto _ : state) {
+    adam.step();
+    benchmark::DoNotOptimize(p.data_ptr());
+  }
+}
+
 BENCHMARK(w3_libtorch)->Name("W3/c_libtorch")->Unit(benchmark::kMillisecond);
 BENCHMARK(w4_libtorch)->Name("W4/c_libtorch")->Unit(benchmark::kMillisecond);
 BENCHMARK(w5_libtorch)->Name("W5/c_libtorch")->Unit(benchmark::kMicrosecond);
+BENCHMARK(w7_libtorch)->Name("W7/c_libtorch")->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(w6_libtorch_forward, float)
     ->Name("W6/float/c_libtorch_forward")
     ->Unit(benchmark::kMillisecond);

@@ -78,6 +78,9 @@ constexpr Ratio kRatios[] = {
      "W6/float/e_libtorch_gradient", 0},
     {"W6 float adjoint gradient / OpenBLAS", "W6/float/d_adjoint_gradient",
      "W6/float/f_openblas_gradient", 0},
+    {"W7 adjoint Adam step / libtorch", "W7/b_adjoint", "W7/c_libtorch", 0},
+    {"W7 adjoint Adam step / loop", "W7/b_adjoint", "W7/a_loop", 0},
+    {"W7 libtorch Adam step / loop", "W7/c_libtorch", "W7/a_loop", 0},
 };
 
 /// A benchmark whose median CPU time is shown per operation.
