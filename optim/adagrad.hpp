@@ -78,7 +78,7 @@ class Adagrad : public Optimizer<T> {
                        options_.initial_accumulator_value);
     check_non_negative(name, "eps", options_.eps);
     sum_ = this->add_buffer("sum", options_.initial_accumulator_value,
-                            Values::non_negative);
+                            BufferValues::non_negative);
   }
 
   Options options_;

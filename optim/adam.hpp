@@ -73,10 +73,11 @@ class Adam : public Optimizer<T> {
     check_non_negative(optimizer, "eps", options_.eps);
     check_non_negative(optimizer, "weight_decay", options_.weight_decay);
     exp_avg_ = this->add_buffer("exp_avg");
-    exp_avg_sq_ = this->add_buffer("exp_avg_sq", T(0), Values::non_negative);
+    exp_avg_sq_ =
+        this->add_buffer("exp_avg_sq", T(0), BufferValues::non_negative);
     if (options_.amsgrad)
       max_exp_avg_sq_ =
-          this->add_buffer("max_exp_avg_sq", T(0), Values::non_negative);
+          this->add_buffer("max_exp_avg_sq", T(0), BufferValues::non_negative);
   }
 
   void update() override {

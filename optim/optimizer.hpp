@@ -63,7 +63,7 @@ void check_unit_interval(std::string_view optimizer, std::string_view setting,
 }
 
 /// The range of a buffer's values, checked when a state is loaded.
-enum class Values { any, non_negative };
+enum class BufferValues { any, non_negative };
 
 /// Base of every optimizer: the parameters in groups with their learning
 /// rates, the step count, per-parameter buffers and the saving and loading
@@ -289,12 +289,12 @@ class Optimizer {
   /// Adds a buffer with one array per parameter, of the parameter's size,
   /// filled with `initial`, and returns its index for buffer(). The name is
   /// a word without spaces. load_state() accepts only finite values, and
-  /// only values >= 0 for a buffer of `Values::non_negative` (such as a mean
-  /// of squares).
+  /// only values >= 0 for a buffer of `BufferValues::non_negative` (such as a
+  /// mean of squares).
   std::size_t add_buffer(std::string name, const T& initial = T(0),
-                         Values values = Values::any) {
+                         BufferValues values = BufferValues::any) {
     check_name("buffer name", name);
-    Buffer buffer{std::move(name), {}, values == Values::non_negative};
+    Buffer buffer{std::move(name), {}, values == BufferValues::non_negative};
     for (const Parameter<T>& p : parameters_) {
       buffer.values.emplace_back(p.size(), initial);
     }

@@ -93,7 +93,8 @@ class RMSProp : public Optimizer<T> {
     check_non_negative(name, "eps", options_.eps);
     check_non_negative(name, "weight_decay", options_.weight_decay);
     check_non_negative(name, "momentum", options_.momentum);
-    square_avg_ = this->add_buffer("square_avg", T(0), Values::non_negative);
+    square_avg_ =
+        this->add_buffer("square_avg", T(0), BufferValues::non_negative);
     if (options_.centered) grad_avg_ = this->add_buffer("grad_avg");
     if (options_.momentum > T(0)) {
       momentum_ = this->add_buffer("momentum_buffer");

@@ -271,7 +271,8 @@ class SignDescent : public Optimizer<T> {
   SignDescent(std::vector<Parameter<T>> parameters, const T& learning_rate,
               std::string name = "SignDescent")
       : Optimizer<T>(std::move(name), std::move(parameters), learning_rate),
-        mean_abs_(this->add_buffer("mean_abs", T(0), Values::non_negative)) {}
+        mean_abs_(
+            this->add_buffer("mean_abs", T(0), BufferValues::non_negative)) {}
 
  protected:
   void update() override {

@@ -126,7 +126,7 @@ class Rprop : public adjoint::optim::Optimizer<T> {
         "step_size_max", o.step_size_max, "a finite number >= step_size_min");
     previous_gradient_ = this->add_buffer("prev");
     step_size_ = this->add_buffer("step_size", T(0),
-                                  adjoint::optim::Values::non_negative);
+                                  adjoint::optim::BufferValues::non_negative);
   }
 
   Options options_;
