@@ -15,8 +15,11 @@
 #include <boost/multiprecision/cpp_bin_float.hpp>
 #include <cmath>
 #include <cstddef>
+#include <ios>
 #include <limits>
 #include <span>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "autodiff/tape.hpp"
@@ -27,6 +30,56 @@ namespace adjoint {
 
 /// The reference type of the gradient checker.
 using Reference = boost::multiprecision::cpp_bin_float_50;
+
+/// Default bound on the relative error of check_gradient() for a function
+/// of a few dozen operations: room for the rounding of sums and products in
+/// T, far below the error of a wrong rule. For Reference it is the
+/// checker's own truncation error.
+template <class T>
+inline constexpr double default_gradient_tolerance = 1e-10;
+template <>
+inline constexpr double default_gradient_tolerance<float> = 1e-4;
+template <>
+inline constexpr double default_gradient_tolerance<long double> = 1e-13;
+template <>
+inline constexpr double default_gradient_tolerance<Reference> = 1e-18;
+
+/// The worst element of one input of check_gradient().
+template <class T>
+struct InputCheck {
+  double max_relative_error = 0;
+  std::size_t worst_element = 0;  // row-major; 0 for a scalar input
+  T reverse{};                    // reverse-mode gradient of that element
+  T finite_difference{};          // reference gradient, rounded to T
+};
+
+namespace detail {
+
+template <class T>
+std::string gradient_text(const T& value) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return fmt::format("{}", value);  // shortest text that round-trips
+  } else {
+    return value.str(std::numeric_limits<T>::digits10,
+                     std::ios_base::fmtflags{});
+  }
+}
+
+// The one-line verdict of a check: passed or failed, the worst error
+// against the tolerance, and where it occurs.
+template <class T>
+std::string gradient_verdict(double error, double tolerance, std::size_t input,
+                             const std::string& element, const T& reverse,
+                             const T& finite_difference) {
+  const bool passed = error <= tolerance;
+  return fmt::format(
+      "gradient check {}: worst relative error {:.3g} {} tolerance {:.3g} at "
+      "input {}{}: reverse mode {}, finite difference {}",
+      passed ? "passed" : "FAILED", error, passed ? "<=" : ">", tolerance,
+      input, element, gradient_text(reverse), gradient_text(finite_difference));
+}
+
+}  // namespace detail
 
 /// Result of check_gradient().
 template <class T>
@@ -39,6 +92,19 @@ struct GradientCheck {
   T reverse{};              // reverse-mode gradient at worst_input
   T finite_difference{};    // reference gradient at worst_input, rounded to T
   std::vector<T> gradient;  // reverse-mode gradient of every input
+  std::vector<InputCheck<T>> inputs;  // the check of each input
+
+  /// Returns whether the worst error is at most `tolerance` (false for a
+  /// NaN error).
+  bool passed(double tolerance = default_gradient_tolerance<T>) const {
+    return max_relative_error <= tolerance;
+  }
+
+  /// Returns one line: passed or FAILED, the worst error and where it is.
+  std::string verdict(double tolerance = default_gradient_tolerance<T>) const {
+    return detail::gradient_verdict(max_relative_error, tolerance, worst_input,
+                                    "", reverse, finite_difference);
+  }
 };
 
 namespace detail {
@@ -111,7 +177,9 @@ GradientCheck<T> check_gradient(F&& f, std::span<const T> point) {
     const Reference reference = (above - below) / (2 * h);
 
     const double error = detail::relative_error(result.gradient[i], reference);
-    if (i == 0 || error > result.max_relative_error) {
+    result.inputs.push_back(
+        {error, 0, result.gradient[i], static_cast<T>(reference)});
+    if (i == 0 || !(error <= result.max_relative_error)) {
       result.max_relative_error = error;
       result.worst_input = i;
       result.reverse = result.gradient[i];
@@ -140,6 +208,22 @@ struct TensorGradientCheck {
   T finite_difference{};          // reference gradient, rounded to T
   /// Reverse-mode gradient of every input, row-major.
   std::vector<std::vector<T>> gradients;
+  /// The worst element of each input; an input without elements reports
+  /// error 0.
+  std::vector<InputCheck<T>> inputs;
+
+  /// Returns whether the worst error is at most `tolerance` (false for a
+  /// NaN error).
+  bool passed(double tolerance = default_gradient_tolerance<T>) const {
+    return max_relative_error <= tolerance;
+  }
+
+  /// Returns one line: passed or FAILED, the worst error and where it is.
+  std::string verdict(double tolerance = default_gradient_tolerance<T>) const {
+    return detail::gradient_verdict(max_relative_error, tolerance, worst_input,
+                                    fmt::format(", element {}", worst_element),
+                                    reverse, finite_difference);
+  }
 };
 
 /// Compares the reverse-mode gradient of `f` with respect to every element
@@ -150,7 +234,8 @@ struct TensorGradientCheck {
 /// for S = T and for S = Reference; a generic lambda does:
 ///
 ///   const std::vector<adjoint::Tensor<double>> inputs = {
-///       adjoint::Tensor<double>{{1, 2}, {3, 4}}, adjoint::Tensor<double>{5, 6}};
+///       adjoint::Tensor<double>{{1, 2}, {3, 4}}, adjoint::Tensor<double>{5,
+///       6}};
 ///   auto result = adjoint::check_gradient<double>(
 ///       [](auto x) { return sum(matmul(x[0], x[1])); }, inputs);
 ///
@@ -165,7 +250,8 @@ TensorGradientCheck<T> check_gradient(F&& f,
   {
     std::vector<Tensor<T>> parameters;
     parameters.reserve(inputs.size());
-    for (const Tensor<T>& input : inputs) parameters.push_back(parameter(input));
+    for (const Tensor<T>& input : inputs)
+      parameters.push_back(parameter(input));
     const Var<T> output = f(std::span<const Tensor<T>>(parameters));
     if (output.requires_grad()) output.backward();
     for (const Tensor<T>& p : parameters) {
@@ -189,6 +275,7 @@ TensorGradientCheck<T> check_gradient(F&& f,
   bool first = true;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::span<Reference> values = shifted[i].mutable_values();
+    InputCheck<T>& input = result.inputs.emplace_back();
     for (std::size_t j = 0; j < values.size(); ++j) {
       const Reference x = values[j];
       const Reference h = detail::difference_step(x);
@@ -201,7 +288,10 @@ TensorGradientCheck<T> check_gradient(F&& f,
 
       const T& reverse = result.gradients[i][j];
       const double error = detail::relative_error(reverse, reference);
-      if (first || error > result.max_relative_error) {
+      if (j == 0 || !(error <= input.max_relative_error)) {
+        input = {error, j, reverse, static_cast<T>(reference)};
+      }
+      if (first || !(error <= result.max_relative_error)) {
         first = false;
         result.max_relative_error = error;
         result.worst_input = i;
