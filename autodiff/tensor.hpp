@@ -727,6 +727,60 @@ Tensor<T> constant_tensor(TensorState<T>&& output) {
 
 }  // namespace detail
 
+/// Receives every tensor operation on this thread while installed with
+/// ObserveOperations, with its inputs and its result. The precision audit
+/// uses it to compare each operation's result in two scalar types.
+/// Operations of scalar Vars with each other are not reported, which keeps
+/// them free of the check.
+template <class T>
+class OperationObserver {
+ public:
+  virtual ~OperationObserver() = default;
+  virtual void tensor_operation(const char* operation,
+                                std::span<const Tensor<T>* const> inputs,
+                                const Tensor<T>& result) = 0;
+  virtual void scalar_operation(const char* operation,
+                                std::span<const Tensor<T>* const> inputs,
+                                const T& result) = 0;
+};
+
+namespace detail {
+
+template <class T>
+inline constinit thread_local OperationObserver<T>* operation_observer =
+    nullptr;
+
+template <class T, class Inputs>
+void observe_operation(const char* operation, const Inputs& inputs,
+                       const auto& result) {
+  std::vector<const Tensor<T>*> pointers;
+  for (const Tensor<T>& input : inputs) pointers.push_back(&input);
+  if constexpr (std::is_same_v<std::decay_t<decltype(result)>, Tensor<T>>) {
+    operation_observer<T>->tensor_operation(operation, pointers, result);
+  } else {
+    operation_observer<T>->scalar_operation(operation, pointers, result);
+  }
+}
+
+}  // namespace detail
+
+/// Installs an OperationObserver on this thread for its lifetime, and puts
+/// back the one before.
+template <class T>
+class ObserveOperations {
+ public:
+  explicit ObserveOperations(OperationObserver<T>& observer)
+      : previous_(detail::operation_observer<T>) {
+    detail::operation_observer<T> = &observer;
+  }
+  ObserveOperations(const ObserveOperations&) = delete;
+  ObserveOperations& operator=(const ObserveOperations&) = delete;
+  ~ObserveOperations() { detail::operation_observer<T> = previous_; }
+
+ private:
+  OperationObserver<T>* previous_;
+};
+
 /// Records a tensor operation and returns its output.
 ///
 /// `output` holds the values the operation computed; `inputs` are the
@@ -744,10 +798,14 @@ Tensor<T> make_tensor_node(
     const char* operation, detail::TensorState<T>&& output,
     std::initializer_list<std::reference_wrapper<const Tensor<T>>> inputs,
     Rule&& rule) {
-  if (!detail::needs_record<T>(inputs, operation)) {
-    return detail::constant_tensor(std::move(output));
+  Tensor<T> result = detail::needs_record<T>(inputs, operation)
+                         ? detail::record_tensor_op(std::move(output),
+                                                    std::forward<Rule>(rule))
+                         : detail::constant_tensor(std::move(output));
+  if (detail::operation_observer<T> != nullptr) [[unlikely]] {
+    detail::observe_operation<T>(operation, inputs, result);
   }
-  return detail::record_tensor_op(std::move(output), std::forward<Rule>(rule));
+  return result;
 }
 
 /// As above, for an operation on any number of tensors.
@@ -755,10 +813,14 @@ template <class T, class Rule>
 Tensor<T> make_tensor_node(const char* operation,
                            detail::TensorState<T>&& output,
                            std::span<const Tensor<T>> inputs, Rule&& rule) {
-  if (!detail::needs_record<T>(inputs, operation)) {
-    return detail::constant_tensor(std::move(output));
+  Tensor<T> result = detail::needs_record<T>(inputs, operation)
+                         ? detail::record_tensor_op(std::move(output),
+                                                    std::forward<Rule>(rule))
+                         : detail::constant_tensor(std::move(output));
+  if (detail::operation_observer<T> != nullptr) [[unlikely]] {
+    detail::observe_operation<T>(operation, inputs, result);
   }
-  return detail::record_tensor_op(std::move(output), std::forward<Rule>(rule));
+  return result;
 }
 
 /// Records an operation on tensors whose result is the scalar `value`, and
@@ -769,9 +831,11 @@ Var<T> make_scalar_node(
     const char* operation, T value,
     std::initializer_list<std::reference_wrapper<const Tensor<T>>> inputs,
     Rule&& rule) {
-  if (!detail::needs_record<T>(inputs, operation)) {
-    return Var<T>::constant(std::move(value));
+  const bool record = detail::needs_record<T>(inputs, operation);
+  if (detail::operation_observer<T> != nullptr) [[unlikely]] {
+    detail::observe_operation<T>(operation, inputs, value);
   }
+  if (!record) return Var<T>::constant(std::move(value));
   Tape<T>& tape = Tape<T>::active();
   using Op = detail::ScalarOp<T, std::decay_t<Rule>>;
   tape.reserve_record(0);
