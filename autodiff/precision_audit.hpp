@@ -3,8 +3,8 @@
 // The precision audit: evaluates a loss and its gradient in double and in
 // cpp_bin_float_50, and reports how many digits the double results lost,
 // for the loss, for the gradient of each input, and for each tensor
-// operation along the way. It answers "is my loss numerically sound?", and
-// if not, which operation is to blame.
+// operation along the way. The report shows whether a loss is numerically
+// sound in double and, if not, which operation loses the digits.
 //
 //   const std::vector<adjoint::Tensor<double>> inputs = {x};
 //   const adjoint::PrecisionAudit audit = adjoint::audit_precision(
@@ -152,8 +152,8 @@ class OperationLog final : public OperationObserver<S> {
     entries.push_back(std::move(entry));
   }
 
-  // The entry whose result holds the values of `tensor` (itself or a view
-  // of it), if any.
+  // Returns the entry whose result contains the values of `tensor` (itself
+  // or a view of it), if any.
   std::optional<std::size_t> find(const Tensor<S>& tensor) const {
     if (tensor.numel() == 0) return std::nullopt;
     const S* data = tensor.values().data();
