@@ -1,6 +1,9 @@
 #define BOOST_TEST_MODULE gradient_checker
+#include <array>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -48,6 +51,20 @@ Tensor<T> half_wrong_square(const Tensor<T>& x) {
   return adjoint::map<T>(
       "half_wrong_square", x, [](const T& v) { return T(v * v); },
       [](const T& v, const T&) { return v; });
+}
+
+// lerp(a, b, t) = a + t (b - a), a user operator of three inputs with
+// broadcasting.
+template <class T>
+Tensor<T> lerp(const Tensor<T>& a, const Tensor<T>& b, const Tensor<T>& t) {
+  return adjoint::elementwise<T, 3>(
+      "lerp", {a, b, t},
+      [](const std::array<T, 3>& x) { return T(x[0] + x[2] * (x[1] - x[0])); },
+      [](const std::array<T, 3>& x, const T&, std::size_t k) {
+        if (k == 0) return T(1 - x[2]);
+        if (k == 1) return x[2];
+        return T(x[1] - x[0]);
+      });
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -120,6 +137,29 @@ BOOST_AUTO_TEST_CASE(macro_forms) {
                          1e-14);
   const std::vector<Tensor<float>> floats = {Tensor<float>{-1.0f, 2.0f}};
   ADJOINT_CHECK_GRADIENT([](auto x) { return sum(softplus(x[0])); }, floats);
+}
+
+BOOST_AUTO_TEST_CASE(three_input_operator_broadcasts) {
+  // Shapes [2, 1], [3] and [] broadcast to [2, 3].
+  const std::vector<Tensor<double>> inputs = {
+      adjoint::Tensor<double>({2, 1}, std::vector<double>{0.5, -1.5}),
+      Tensor<double>{2.0, -0.25, 4.0},
+      Tensor<double>(adjoint::Shape{}, std::vector<double>{0.3})};
+  ADJOINT_CHECK_GRADIENT(
+      [](auto x) { return sum(square(lerp(x[0], x[1], x[2]))); }, inputs);
+  const Tensor<double> y = lerp(inputs[0], inputs[1], inputs[2]);
+  const Tensor<double> expected =
+      inputs[0] + inputs[2] * (inputs[1] - inputs[0]);
+  BOOST_TEST(y.shape() == expected.shape());
+  for (std::size_t i = 0; i < expected.numel(); ++i) {
+    BOOST_TEST(y.values()[i] == expected.values()[i]);
+  }
+  BOOST_CHECK_EXCEPTION(
+      lerp(Tensor<double>{1.0, 2.0}, Tensor<double>{1.0, 2.0, 3.0},
+           Tensor<double>(adjoint::Shape{}, std::vector<double>{0.5})),
+      std::invalid_argument, [](const std::invalid_argument& error) {
+        return contains(error.what(), "lerp: shapes [2] and [3]");
+      });
 }
 
 // The macro reports a wrong rule as one failed assertion; the decorator
