@@ -781,6 +781,12 @@ class ObserveOperations {
   OperationObserver<T>* previous_;
 };
 
+/// The values of a new tensor, for make_tensor_node(): construct it with
+/// the result's Shape, then write its `size` values through `data` in
+/// row-major order.
+template <class T>
+using TensorOutput = detail::TensorState<T>;
+
 /// Records a tensor operation and returns its output.
 ///
 /// `output` holds the values the operation computed; `inputs` are the

@@ -405,6 +405,8 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
        "invalid --trace-dir: the path is empty"},
       {"unknown_option", {"--learning-rate", "0.1", "--trace-dir", directory},
        "unrecognised option '--learning-rate'"},
+      {"abbreviated_option", {"--step", "5", "--trace-dir", directory},
+       "unrecognised option '--step'"},
   };
   // clang-format on
   for (const Case& test : cases) {

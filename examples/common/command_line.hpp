@@ -13,8 +13,9 @@ namespace examples {
 
 /// Parses the command line into the variables that `description` binds and
 /// returns them. Prints the help text followed by `help_epilogue` and
-/// returns nothing when --help is given. A stray positional argument is an
-/// error, as is an unknown option (boost::program_options::error).
+/// returns nothing when --help is given. A stray positional argument, an
+/// unknown option and an abbreviated one are errors
+/// (boost::program_options::error).
 inline std::optional<boost::program_options::variables_map> parse_command_line(
     int argc, char** argv,
     const boost::program_options::options_description& description,
@@ -22,10 +23,13 @@ inline std::optional<boost::program_options::variables_map> parse_command_line(
   namespace po = boost::program_options;
   po::variables_map values;
   // An empty positional description makes a stray argument an error
-  // instead of being ignored.
+  // instead of being ignored, and without guessing an abbreviation such as
+  // --step is an unknown option rather than --steps.
   po::store(po::command_line_parser(argc, argv)
                 .options(description)
                 .positional(po::positional_options_description())
+                .style(po::command_line_style::default_style &
+                       ~po::command_line_style::allow_guessing)
                 .run(),
             values);
   if (values.count("help") != 0) {

@@ -91,7 +91,7 @@ adjoint::Var<adjoint::ScalarOf<V>> softplus(V&& x) {
 /// instead of calling exp() again.
 template <class T>
 adjoint::Tensor<T> softplus(const adjoint::Tensor<T>& x) {
-  adjoint::detail::TensorState<T> output(x.shape());
+  adjoint::TensorOutput<T> output(x.shape());
   std::vector<T> derivatives(x.numel());
   const T* input = x.data();
   for (std::size_t i = 0; i < x.numel(); ++i) {
