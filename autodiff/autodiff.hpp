@@ -1,11 +1,12 @@
 #pragma once
 
-// The reverse-mode graph: Var and Tensor, the tape, every operator and the
-// gradient checker.
+// The reverse-mode graph: Var and Tensor, the tape, every operator, the
+// gradient checker and the precision audit.
 
 #include "autodiff/gradient_check.hpp"
 #include "autodiff/node.hpp"
 #include "autodiff/ops.hpp"
+#include "autodiff/precision_audit.hpp"
 #include "autodiff/tape.hpp"
 #include "autodiff/tensor.hpp"
 #include "autodiff/var.hpp"

@@ -11,10 +11,14 @@
 // As in the scalar sweep, an output gradient of exactly 0 contributes 0
 // even where the local derivative is infinite or NaN.
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "autodiff/tensor.hpp"
@@ -219,8 +223,20 @@ Tensor<T> elementwise(const char* operation,
                       const Value& value, const Derivative& derivative) {
   static_assert(N > 0, "elementwise needs at least one input");
   Shape shape = inputs[0].shape();
-  for (std::size_t k = 1; k < N; ++k) {
-    shape = broadcast_shapes(shape, inputs[k].shape(), operation);
+  try {
+    for (std::size_t k = 1; k < N; ++k) {
+      shape = broadcast_shapes(shape, inputs[k].shape(), operation);
+    }
+  } catch (const std::invalid_argument&) {
+    // The pairwise message would name a partial result; name every input.
+    std::string shapes;
+    for (std::size_t k = 0; k < N; ++k) {
+      shapes += fmt::format("{}{}", k == 0 ? "" : ", ", inputs[k].shape());
+    }
+    throw std::invalid_argument(fmt::format(
+        "{}: input shapes {} do not broadcast together; along each "
+        "dimension, counted from the end, the extents must match or be 1",
+        operation, shapes));
   }
   std::array<std::array<std::size_t, Shape::max_rank>, N> strides;
   for (std::size_t k = 0; k < N; ++k) {

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/multiprecision/cpp_bin_float.hpp>
 #include <cmath>
 #include <cstddef>
@@ -51,6 +52,7 @@ struct InputCheck {
   std::size_t worst_element = 0;  // row-major; 0 for a scalar input
   T reverse{};                    // reverse-mode gradient of that element
   T finite_difference{};          // reference gradient, rounded to T
+  Reference reference{};          // reference gradient, unrounded
 };
 
 namespace detail {
@@ -66,17 +68,26 @@ std::string gradient_text(const T& value) {
 }
 
 // The one-line verdict of a check: passed or failed, the worst error
-// against the tolerance, and where it occurs.
+// against the tolerance, and where it occurs. The finite difference is
+// printed unrounded, with the significant digits of T, so that a value
+// beyond the range of T shows as what it is rather than as inf.
 template <class T>
-std::string gradient_verdict(double error, double tolerance, std::size_t input,
-                             const std::string& element, const T& reverse,
-                             const T& finite_difference) {
+std::string gradient_verdict(double error, double tolerance, bool any_element,
+                             std::size_t input, const std::string& element,
+                             const T& reverse, const Reference& reference) {
   const bool passed = error <= tolerance;
+  if (!any_element) {
+    return fmt::format(
+        "gradient check {}: no input has an element, so nothing was compared",
+        passed ? "passed" : "FAILED");
+  }
   return fmt::format(
       "gradient check {}: worst relative error {:.3g} {} tolerance {:.3g} at "
       "input {}{}: reverse mode {}, finite difference {}",
       passed ? "passed" : "FAILED", error, passed ? "<=" : ">", tolerance,
-      input, element, gradient_text(reverse), gradient_text(finite_difference));
+      input, element, gradient_text(reverse),
+      reference.str(std::numeric_limits<T>::max_digits10,
+                    std::ios_base::fmtflags{}));
 }
 
 }  // namespace detail
@@ -91,6 +102,7 @@ struct GradientCheck {
   std::size_t worst_input = 0;
   T reverse{};              // reverse-mode gradient at worst_input
   T finite_difference{};    // reference gradient at worst_input, rounded to T
+  Reference reference{};    // reference gradient at worst_input, unrounded
   std::vector<T> gradient;  // reverse-mode gradient of every input
   std::vector<InputCheck<T>> inputs;  // the check of each input
 
@@ -102,8 +114,9 @@ struct GradientCheck {
 
   /// Returns one line: passed or FAILED, the worst error and where it is.
   std::string verdict(double tolerance = default_gradient_tolerance<T>) const {
-    return detail::gradient_verdict(max_relative_error, tolerance, worst_input,
-                                    "", reverse, finite_difference);
+    return detail::gradient_verdict(max_relative_error, tolerance,
+                                    !gradient.empty(), worst_input, "", reverse,
+                                    reference);
   }
 };
 
@@ -158,6 +171,9 @@ GradientCheck<T> check_gradient(F&& f, std::span<const T> point) {
     std::vector<Var<T>> inputs;
     inputs.reserve(point.size());
     for (const T& x : point) inputs.emplace_back(x);
+    // Recording on even inside a caller's NoGradGuard, or every gradient
+    // would read 0.
+    const EnableGradGuard recording;
     const Var<T> output = f(std::span<const Var<T>>(inputs));
     if (output.requires_grad()) output.backward();
     for (const Var<T>& input : inputs) result.gradient.push_back(input.grad());
@@ -178,12 +194,13 @@ GradientCheck<T> check_gradient(F&& f, std::span<const T> point) {
 
     const double error = detail::relative_error(result.gradient[i], reference);
     result.inputs.push_back(
-        {error, 0, result.gradient[i], static_cast<T>(reference)});
+        {error, 0, result.gradient[i], static_cast<T>(reference), reference});
     if (i == 0 || !(error <= result.max_relative_error)) {
       result.max_relative_error = error;
       result.worst_input = i;
       result.reverse = result.gradient[i];
       result.finite_difference = static_cast<T>(reference);
+      result.reference = reference;
     }
   }
   return result;
@@ -206,6 +223,7 @@ struct TensorGradientCheck {
   std::size_t worst_element = 0;  // row-major index into that input
   T reverse{};                    // reverse-mode gradient of that element
   T finite_difference{};          // reference gradient, rounded to T
+  Reference reference{};          // reference gradient, unrounded
   /// Reverse-mode gradient of every input, row-major.
   std::vector<std::vector<T>> gradients;
   /// The worst element of each input; an input without elements reports
@@ -220,9 +238,12 @@ struct TensorGradientCheck {
 
   /// Returns one line: passed or FAILED, the worst error and where it is.
   std::string verdict(double tolerance = default_gradient_tolerance<T>) const {
-    return detail::gradient_verdict(max_relative_error, tolerance, worst_input,
-                                    fmt::format(", element {}", worst_element),
-                                    reverse, finite_difference);
+    const bool any_element =
+        std::any_of(gradients.begin(), gradients.end(),
+                    [](const std::vector<T>& g) { return !g.empty(); });
+    return detail::gradient_verdict(
+        max_relative_error, tolerance, any_element, worst_input,
+        fmt::format(", element {}", worst_element), reverse, reference);
   }
 };
 
@@ -252,6 +273,7 @@ TensorGradientCheck<T> check_gradient(F&& f,
     parameters.reserve(inputs.size());
     for (const Tensor<T>& input : inputs)
       parameters.push_back(parameter(input));
+    const EnableGradGuard recording;
     const Var<T> output = f(std::span<const Tensor<T>>(parameters));
     if (output.requires_grad()) output.backward();
     for (const Tensor<T>& p : parameters) {
@@ -289,7 +311,7 @@ TensorGradientCheck<T> check_gradient(F&& f,
       const T& reverse = result.gradients[i][j];
       const double error = detail::relative_error(reverse, reference);
       if (j == 0 || !(error <= input.max_relative_error)) {
-        input = {error, j, reverse, static_cast<T>(reference)};
+        input = {error, j, reverse, static_cast<T>(reference), reference};
       }
       if (first || !(error <= result.max_relative_error)) {
         first = false;
@@ -298,6 +320,7 @@ TensorGradientCheck<T> check_gradient(F&& f,
         result.worst_element = j;
         result.reverse = reverse;
         result.finite_difference = static_cast<T>(reference);
+        result.reference = reference;
       }
     }
   }

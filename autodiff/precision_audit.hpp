@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <ios>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -45,7 +46,7 @@ struct InputPrecision {
   double digits_lost = 0;         // at the worst element
   std::size_t worst_element = 0;  // row-major
   double gradient = 0;            // double reverse mode, at that element
-  double reference = 0;           // 50-digit reverse mode, rounded
+  Reference reference = 0;        // 50-digit reverse mode
 };
 
 /// One kind of tensor operation in the loss, over all its uses.
@@ -58,28 +59,32 @@ struct OperationPrecision {
 
 /// Result of audit_precision().
 struct PrecisionAudit {
-  double loss = 0;            // in double
-  double loss_reference = 0;  // in 50 digits, rounded to double
+  double loss = 0;               // in double
+  Reference loss_reference = 0;  // in 50 digits
   double loss_digits_lost = 0;
   std::vector<InputPrecision> inputs;
   /// Every kind of operation used, most digits lost first.
   std::vector<OperationPrecision> operations;
-  /// False when the two evaluations ran different operations (a branch on
-  /// a value), in which case `operations` covers the common beginning.
+  /// False when the two evaluations ran different operations or fed them
+  /// different results (a branch on a value), in which case `operations`
+  /// covers the common beginning.
   bool same_operations = true;
 
   /// Returns a table of the figures above, one line each.
   std::string report() const {
+    const auto digits = [](const Reference& value) {
+      return value.str(17, std::ios_base::fmtflags{});
+    };
     std::string text =
         fmt::format("loss {} (50 digits: {}), {:.1f} digits lost\n", loss,
-                    loss_reference, loss_digits_lost);
+                    digits(loss_reference), loss_digits_lost);
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const InputPrecision& input = inputs[i];
       text += fmt::format(
           "gradient of input {}: {:.1f} digits lost at element {} (double {}, "
           "50 digits {})\n",
           i, input.digits_lost, input.worst_element, input.gradient,
-          input.reference);
+          digits(input.reference));
     }
     text += "tensor operations, most digits lost first:\n";
     for (const OperationPrecision& operation : operations) {
@@ -87,6 +92,22 @@ struct PrecisionAudit {
           fmt::format("  {:<16} {:>5} use{} {:>5.1f} digits lost\n",
                       operation.operation, operation.uses,
                       operation.uses == 1 ? " " : "s", operation.digits_lost);
+    }
+    double worst = loss_digits_lost;
+    for (const InputPrecision& input : inputs) {
+      worst = std::max(worst, input.digits_lost);
+    }
+    double charged = 0;
+    for (const OperationPrecision& operation : operations) {
+      charged = std::max(charged, operation.digits_lost);
+    }
+    if (worst >= charged + 1) {
+      text += fmt::format(
+          "{:.1f} of the {:.1f} digits lost are not charged to a tensor "
+          "operation: look at arithmetic between scalar Vars (such as "
+          "mean(a) - mean(b)), which is not observed, and at the backward "
+          "rules\n",
+          worst - charged, worst);
     }
     if (!same_operations) {
       text +=
@@ -199,6 +220,7 @@ PrecisionAudit audit_precision(F&& f, std::span<const Tensor<double>> inputs) {
   std::vector<std::vector<double>> gradients;
   {
     ObserveOperations<double> observe(log);
+    const EnableGradGuard recording;
     std::vector<Tensor<double>> parameters;
     for (const Tensor<double>& input : inputs) {
       parameters.push_back(parameter(input));
@@ -217,6 +239,7 @@ PrecisionAudit audit_precision(F&& f, std::span<const Tensor<double>> inputs) {
   Reference reference_loss;
   {
     ObserveOperations<Reference> observe(reference_log);
+    const EnableGradGuard recording;
     std::vector<Tensor<Reference>> parameters;
     for (const Tensor<double>& input : inputs) {
       const std::vector<Reference> values(input.values().begin(),
@@ -233,7 +256,7 @@ PrecisionAudit audit_precision(F&& f, std::span<const Tensor<double>> inputs) {
     }
   }
 
-  audit.loss_reference = static_cast<double>(reference_loss);
+  audit.loss_reference = reference_loss;
   audit.loss_digits_lost =
       detail::digits_lost(detail::relative_error(audit.loss, reference_loss));
   for (std::size_t i = 0; i < gradients.size(); ++i) {
@@ -243,8 +266,7 @@ PrecisionAudit audit_precision(F&& f, std::span<const Tensor<double>> inputs) {
         gradients[i], reference_gradients[i], &input.worst_element);
     input.digits_lost = detail::digits_lost(error);
     input.gradient = gradients[i][input.worst_element];
-    input.reference =
-        static_cast<double>(reference_gradients[i][input.worst_element]);
+    input.reference = reference_gradients[i][input.worst_element];
   }
 
   // Each operation's own loss: the digits its result lost beyond the worst
@@ -257,7 +279,8 @@ PrecisionAudit audit_precision(F&& f, std::span<const Tensor<double>> inputs) {
     const auto& entry = log.entries[k];
     const auto& reference = reference_log.entries[k];
     if (std::string(entry.operation) != reference.operation ||
-        entry.values.size() != reference.values.size()) {
+        entry.values.size() != reference.values.size() ||
+        entry.producers != reference.producers) {
       audit.same_operations = false;
       break;
     }

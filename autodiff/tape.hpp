@@ -405,6 +405,22 @@ class NoGradGuard {
 };
 
 /// Whether operations on this thread are being recorded.
+/// Turns recording on for its lifetime, also inside a NoGradGuard, and puts
+/// back the mode before; as torch.enable_grad. The gradient checker and the
+/// precision audit use it for their reverse pass.
+class EnableGradGuard {
+ public:
+  EnableGradGuard() : previous_(detail::grad_mode_enabled()) {
+    detail::grad_mode_enabled() = true;
+  }
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+  ~EnableGradGuard() { detail::grad_mode_enabled() = previous_; }
+
+ private:
+  bool previous_;
+};
+
 inline bool is_grad_enabled() { return detail::grad_mode_enabled(); }
 
 }  // namespace adjoint

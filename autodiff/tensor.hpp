@@ -600,6 +600,13 @@ class Tensor {
 
 template <class T>
 void Backward<T>::add(const Tensor<T>& input, detail::Buffer<T>&& grad) {
+  if (grad.size() != input.numel()) [[unlikely]] {
+    // A backward rule's bug, which would read or write out of bounds.
+    throw std::invalid_argument(fmt::format(
+        "Backward::add: a gradient of {} values for an input of shape {} "
+        "({} elements); the backward rule must give one value per element",
+        grad.size(), input.shape(), input.numel()));
+  }
   detail::accumulate(input.state(), std::move(grad));
 }
 

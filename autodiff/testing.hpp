@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "autodiff/autodiff.hpp"
 #include "autodiff/gradient_check.hpp"
 
 namespace adjoint::testing {

@@ -1,4 +1,5 @@
 #define BOOST_TEST_MODULE gradient_checker
+#include <algorithm>
 #include <array>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -158,8 +159,60 @@ BOOST_AUTO_TEST_CASE(three_input_operator_broadcasts) {
       lerp(Tensor<double>{1.0, 2.0}, Tensor<double>{1.0, 2.0, 3.0},
            Tensor<double>(adjoint::Shape{}, std::vector<double>{0.5})),
       std::invalid_argument, [](const std::invalid_argument& error) {
-        return contains(error.what(), "lerp: shapes [2] and [3]");
+        return contains(error.what(),
+                        "lerp: input shapes [2], [3], [] do not broadcast");
       });
+}
+
+BOOST_AUTO_TEST_CASE(wrong_sized_gradient_raises) {
+  // A backward rule that gives one value too few for its input.
+  Tensor<double> x = adjoint::parameter(Tensor<double>{1.0, 2.0, 3.0});
+  adjoint::TensorOutput<double> output(x.shape());
+  std::copy(x.values().begin(), x.values().end(), output.data);
+  const Tensor<double> y = adjoint::make_tensor_node<double>(
+      "short_rule", std::move(output), {x},
+      [x = Tensor<double>(x)](adjoint::TensorGrad<double>& grad,
+                              adjoint::Backward<double>& backward) {
+        backward.add(x, adjoint::detail::Buffer<double>(grad.size() - 1));
+      });
+  BOOST_CHECK_EXCEPTION(
+      sum(y).backward(), std::invalid_argument,
+      [](const std::invalid_argument& error) {
+        return contains(error.what(),
+                        "Backward::add: a gradient of 2 values for an input "
+                        "of shape [3]");
+      });
+  adjoint::Tape<double>::active().clear();
+}
+
+BOOST_AUTO_TEST_CASE(check_records_inside_no_grad_guard) {
+  const adjoint::NoGradGuard no_grad;
+  const auto check = adjoint::check_gradient<double>(
+      [](auto x) { return x[0] * x[0]; }, {3.0});
+  BOOST_TEST(check.passed(), check.verdict());
+  BOOST_TEST(check.inputs.at(0).reverse == 6.0);
+  BOOST_TEST(!adjoint::is_grad_enabled());
+}
+
+BOOST_AUTO_TEST_CASE(verdict_prints_reference_beyond_range) {
+  // d/dx exp(x) at 1000 is about 1.97e434: inf in double, finite in 50
+  // digits. The verdict prints the finite value, not inf.
+  const auto check = adjoint::check_gradient<double>(
+      [](auto x) { return exp(x[0]); }, {1000.0});
+  BOOST_TEST(!check.passed());
+  BOOST_TEST(contains(check.verdict(), "finite difference 1.97"),
+             check.verdict());
+}
+
+BOOST_AUTO_TEST_CASE(verdict_without_elements) {
+  const std::vector<Tensor<double>> inputs = {
+      adjoint::zeros<double>(adjoint::Shape{0})};
+  const auto check =
+      adjoint::check_gradient<double>([](auto x) { return sum(x[0]); },
+                                      std::span<const Tensor<double>>(inputs));
+  BOOST_TEST(check.passed());
+  BOOST_TEST(contains(check.verdict(), "nothing was compared"),
+             check.verdict());
 }
 
 // The macro reports a wrong rule as one failed assertion; the decorator

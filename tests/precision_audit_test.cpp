@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "autodiff/autodiff.hpp"
@@ -59,8 +60,8 @@ BOOST_AUTO_TEST_CASE(stable_form_loses_nothing) {
     BOOST_TEST_INFO(operation.operation);
     BOOST_TEST(operation.digits_lost < 1.0);
   }
-  BOOST_TEST(std::abs(audit.loss - audit.loss_reference) <=
-             1e-15 * audit.loss_reference);
+  const double reference = static_cast<double>(audit.loss_reference);
+  BOOST_TEST(std::abs(audit.loss - reference) <= 1e-15 * reference);
 }
 
 BOOST_AUTO_TEST_CASE(report_lists_every_figure) {
@@ -86,6 +87,50 @@ BOOST_AUTO_TEST_CASE(overflow_loses_every_digit) {
                                std::span<const Tensor<double>>(inputs));
   BOOST_TEST(find(audit, "exp").digits_lost > 15.0);
   BOOST_TEST(audit.loss_digits_lost > 15.0);
+}
+
+BOOST_AUTO_TEST_CASE(scalar_var_cancellation_is_flagged) {
+  // The variance as E[x^2] - E[x]^2 of values near 1e8 cancels every digit
+  // in a subtraction of two Vars, which no tensor operation is charged
+  // with; the report says where else to look.
+  const std::vector<Tensor<double>> inputs = {
+      Tensor<double>{1e8 + 1, 1e8 + 2, 1e8 + 4, 1e8 + 7}};
+  const adjoint::PrecisionAudit audit = adjoint::audit_precision(
+      [](auto x) {
+        const auto m = mean(x[0]);
+        return mean(x[0] * x[0]) - m * m;
+      },
+      std::span<const Tensor<double>>(inputs));
+  const std::string report = audit.report();
+  BOOST_TEST(audit.loss_digits_lost > 10.0, report);
+  BOOST_TEST(
+      report.find("not charged to a tensor operation") != std::string::npos,
+      report);
+}
+
+BOOST_AUTO_TEST_CASE(branch_on_value_is_detected) {
+  // Both runs multiply, but the branch picks different operands.
+  const std::vector<Tensor<double>> inputs = {Tensor<double>{3.0},
+                                              Tensor<double>{1.0 / 3}};
+  const adjoint::PrecisionAudit audit = adjoint::audit_precision(
+      [](auto x) {
+        const auto a = exp(x[0]);
+        const auto b = exp(x[1]);
+        using S = typename std::decay_t<decltype(a)>::value_type;
+        return std::is_same_v<S, double> ? sum(a * a) : sum(b * b);
+      },
+      std::span<const Tensor<double>>(inputs));
+  BOOST_TEST(!audit.same_operations);
+}
+
+BOOST_AUTO_TEST_CASE(recording_on_inside_no_grad_guard) {
+  const adjoint::NoGradGuard no_grad;
+  const std::vector<Tensor<double>> inputs = {Tensor<double>{3.0}};
+  const adjoint::PrecisionAudit audit =
+      adjoint::audit_precision([](auto x) { return sum(x[0] * x[0]); },
+                               std::span<const Tensor<double>>(inputs));
+  BOOST_TEST(audit.inputs.at(0).gradient == 6.0);
+  BOOST_TEST(!adjoint::is_grad_enabled());
 }
 
 BOOST_AUTO_TEST_CASE(observer_is_removed_afterwards) {

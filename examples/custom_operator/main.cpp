@@ -92,7 +92,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
        "momentum factor of gradient descent, in [0, 1)")
       ("tolerance", po::value(&options.tolerance)
            ->default_value(1e-9, "1e-9")->value_name("TOL"),
-       "converged once the Euclidean norm of (dL/dw, dL/db) is <= this")
+       "converged once the Euclidean norm of (dL/dw, dL/db) is <= TOL * "
+       "delta; the Huber gradient is at most about delta times the data's "
+       "scale, so an absolute bound would pass at once for a small delta")
       ("steps", po::value(&options.max_steps)->default_value(10000)
            ->value_name("N"),
        "maximum number of gradient descent steps");
@@ -330,7 +332,7 @@ HuberFit fit_huber(const Samples& samples, const Options& options) {
       {w, b},
       {.learning_rate = options.learning_rate, .momentum = options.momentum});
   adjoint::optim::StopCriteria criteria;
-  criteria.gradient_tolerance = options.tolerance;
+  criteria.gradient_tolerance = options.tolerance * options.delta;
   criteria.max_steps = static_cast<std::size_t>(options.max_steps);
   const auto result = adjoint::optim::minimize(optimizer, loss, criteria);
   return {{w.value(), b.value()}, result};
