@@ -108,7 +108,7 @@ std::vector<double> optimizer_start();
 /// The gradient, cos(0.002 i) - 0.25.
 std::vector<double> optimizer_gradient();
 
-/// An empty string when `values` holds the parameter after one Adam step
+/// An empty string when `values` is the parameter after one Adam step
 /// from optimizer_start() (to 1e-12), otherwise what differs.
 std::string check_optimizer_step(const double* values);
 

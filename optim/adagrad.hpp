@@ -34,14 +34,8 @@ class Adagrad : public Optimizer<T> {
  public:
   using Options = AdagradOptions<T>;
 
-  Adagrad(std::vector<Parameter<T>> parameters, Options options = {})
+  Adagrad(ParameterList<T> parameters, Options options = {})
       : Optimizer<T>("Adagrad", std::move(parameters), options.learning_rate),
-        options_(std::move(options)) {
-    initialize();
-  }
-
-  Adagrad(std::vector<ParameterGroup<T>> groups, Options options)
-      : Optimizer<T>("Adagrad", std::move(groups), options.learning_rate),
         options_(std::move(options)) {
     initialize();
   }

@@ -52,17 +52,14 @@ class Adam : public Optimizer<T> {
  public:
   using Options = AdamOptions<T>;
 
-  Adam(std::vector<Parameter<T>> parameters, Options options = {})
+  Adam(ParameterList<T> parameters, Options options = {})
       : Adam("Adam", std::move(parameters), std::move(options), false) {}
-
-  Adam(std::vector<ParameterGroup<T>> groups, Options options)
-      : Adam("Adam", std::move(groups), std::move(options), false) {}
 
   const Options& options() const { return options_; }
 
  protected:
-  template <class Parameters>
-  Adam(std::string name, Parameters parameters, Options options, bool decoupled)
+  Adam(std::string name, ParameterList<T> parameters, Options options,
+       bool decoupled)
       : Optimizer<T>(std::move(name), std::move(parameters),
                      options.learning_rate),
         options_(std::move(options)),
@@ -133,11 +130,8 @@ class AdamW : public Adam<T> {
  public:
   using Options = AdamWOptions<T>;
 
-  AdamW(std::vector<Parameter<T>> parameters, Options options = {})
+  AdamW(ParameterList<T> parameters, Options options = {})
       : Adam<T>("AdamW", std::move(parameters), to_adam(options), true) {}
-
-  AdamW(std::vector<ParameterGroup<T>> groups, Options options)
-      : Adam<T>("AdamW", std::move(groups), to_adam(options), true) {}
 
  private:
   static AdamOptions<T> to_adam(const Options& o) {

@@ -39,19 +39,12 @@ class GradientDescent : public Optimizer<T> {
   using Options = GradientDescentOptions<T>;
 
   /// Plain gradient descent with the given learning rate.
-  GradientDescent(std::vector<Parameter<T>> parameters, const T& learning_rate)
+  GradientDescent(ParameterList<T> parameters, const T& learning_rate)
       : GradientDescent(std::move(parameters),
                         Options{.learning_rate = learning_rate}) {}
 
-  GradientDescent(std::vector<Parameter<T>> parameters, Options options)
+  GradientDescent(ParameterList<T> parameters, Options options)
       : Optimizer<T>("GradientDescent", std::move(parameters),
-                     options.learning_rate),
-        options_(std::move(options)) {
-    initialize();
-  }
-
-  GradientDescent(std::vector<ParameterGroup<T>> groups, Options options)
-      : Optimizer<T>("GradientDescent", std::move(groups),
                      options.learning_rate),
         options_(std::move(options)) {
     initialize();

@@ -436,7 +436,7 @@ class LBFGS : public Optimizer<T> {
     Trial current = try_step(closure, start, t_);
     std::size_t evaluations = 1;
 
-    // Bracketing: grow t until [previous, current] holds an acceptable step.
+    // Bracketing: grow t until [previous, current] contains an acceptable step.
     Trial low = previous;
     Trial high = current;
     bool done = false;

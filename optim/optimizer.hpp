@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <optional>
 #include <span>
@@ -27,6 +28,31 @@ template <class T>
 struct ParameterGroup {
   std::vector<Parameter<T>> parameters;
   std::optional<T> learning_rate;  // empty: the optimizer's learning rate
+};
+
+/// The parameters given to an optimizer: a list of Var and Tensor
+/// parameters, which form one group, or a list of groups. Both convert
+/// implicitly, so `Adam<double> adam({w, b})` and a vector of
+/// ParameterGroup are the same constructor argument.
+template <class T>
+class ParameterList {
+ public:
+  /// An empty list, which the optimizers reject: `{}` names it.
+  ParameterList() : ParameterList(std::vector<Parameter<T>>{}) {}
+  ParameterList(std::vector<Parameter<T>> parameters) {
+    groups_.push_back({std::move(parameters), std::nullopt});
+  }
+  ParameterList(std::initializer_list<Parameter<T>> parameters)
+      : ParameterList(std::vector<Parameter<T>>(parameters)) {}
+  ParameterList(std::vector<ParameterGroup<T>> groups)
+      : groups_(std::move(groups)) {}
+  ParameterList(std::initializer_list<ParameterGroup<T>> groups)
+      : groups_(groups) {}
+
+  std::vector<ParameterGroup<T>>& groups() { return groups_; }
+
+ private:
+  std::vector<ParameterGroup<T>> groups_;
 };
 
 // Checks of settings, for optimizers and schedules, including those written
@@ -207,18 +233,12 @@ class Optimizer {
   }
 
  protected:
-  /// Takes the parameters as one group with `learning_rate`.
-  Optimizer(std::string name, std::vector<Parameter<T>> parameters,
-            const T& learning_rate)
-      : Optimizer(std::move(name),
-                  std::vector<ParameterGroup<T>>{
-                      {std::move(parameters), std::nullopt}},
-                  learning_rate) {}
-
-  /// Takes groups whose learning rate defaults to `learning_rate`.
-  Optimizer(std::string name, std::vector<ParameterGroup<T>> groups,
+  /// Takes parameters whose groups' learning rate defaults to
+  /// `learning_rate`.
+  Optimizer(std::string name, ParameterList<T> parameters,
             const T& learning_rate)
       : name_(std::move(name)) {
+    std::vector<ParameterGroup<T>>& groups = parameters.groups();
     check_name("optimizer name", name_);
     if (groups.empty()) {
       throw std::invalid_argument(fmt::format(
@@ -343,8 +363,8 @@ class Optimizer {
     mutable bool committed_ = false;
   };
 
-  void check_name(const char* what, const std::string& name) const {
-    detail::check_state_name(name_.empty() ? "Optimizer" : name_, what, name);
+  void check_name(const char* kind, const std::string& name) const {
+    detail::check_state_name(name_.empty() ? "Optimizer" : name_, kind, name);
   }
 
   static std::string buffer_key(const std::string& name, std::size_t i) {

@@ -36,14 +36,8 @@ class RMSProp : public Optimizer<T> {
  public:
   using Options = RMSPropOptions<T>;
 
-  RMSProp(std::vector<Parameter<T>> parameters, Options options = {})
+  RMSProp(ParameterList<T> parameters, Options options = {})
       : Optimizer<T>("RMSProp", std::move(parameters), options.learning_rate),
-        options_(std::move(options)) {
-    initialize();
-  }
-
-  RMSProp(std::vector<ParameterGroup<T>> groups, Options options)
-      : Optimizer<T>("RMSProp", std::move(groups), options.learning_rate),
         options_(std::move(options)) {
     initialize();
   }

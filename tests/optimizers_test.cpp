@@ -268,7 +268,7 @@ const std::vector<ReferenceTrajectory> torch_trajectories = {
 template <class T>
 class SignDescent : public Optimizer<T> {
  public:
-  SignDescent(std::vector<Parameter<T>> parameters, const T& learning_rate,
+  SignDescent(ParameterList<T> parameters, const T& learning_rate,
               std::string name = "SignDescent")
       : Optimizer<T>(std::move(name), std::move(parameters), learning_rate),
         mean_abs_(
@@ -582,7 +582,7 @@ BOOST_AUTO_TEST_CASE(rosenbrock_with_minimize) {
   Var<double> b{2.0};
   // Each step is one iteration. The tolerances are tighter than the
   // defaults, which end a step once g'd > -1e-9, so that the iterations go
-  // on until minimize() sees the gradient tolerance.
+  // on until minimize() reaches the gradient tolerance.
   LBFGS<double> optimizer(
       {a, b},
       {.max_iter = 1, .tolerance_grad = 1e-12, .tolerance_change = 1e-15});
@@ -831,9 +831,9 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(state)
 
 // Runs `steps` steps of the optimizer built by make() on Rosenbrock, saves
-// its state, runs `more` steps, then builds a second optimizer at the saved
-// point, loads the state through its text form and runs `more` steps: both
-// must end bit for bit at the same point.
+// its state and runs `more` steps. Then builds a second optimizer at the
+// saved point, loads the state through its text form and runs `more` steps.
+// Both must end bit for bit at the same point.
 template <class Make>
 void check_resume(const char* name, Make make, int steps, int more) {
   Var<double> a{-1.5};

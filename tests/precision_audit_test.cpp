@@ -92,7 +92,7 @@ BOOST_AUTO_TEST_CASE(overflow_loses_every_digit) {
 BOOST_AUTO_TEST_CASE(scalar_var_cancellation_is_flagged) {
   // The variance as E[x^2] - E[x]^2 of values near 1e8 cancels every digit
   // in a subtraction of two Vars, which no tensor operation is charged
-  // with; the report says where else to look.
+  // with, so the report points elsewhere.
   const std::vector<Tensor<double>> inputs = {
       Tensor<double>{1e8 + 1, 1e8 + 2, 1e8 + 4, 1e8 + 7}};
   const adjoint::PrecisionAudit audit = adjoint::audit_precision(

@@ -56,16 +56,8 @@ class Rprop : public adjoint::optim::Optimizer<T> {
  public:
   using Options = RpropOptions<T>;
 
-  Rprop(std::vector<adjoint::optim::Parameter<T>> parameters,
-        Options options = {})
+  Rprop(adjoint::optim::ParameterList<T> parameters, Options options = {})
       : adjoint::optim::Optimizer<T>("Rprop", std::move(parameters),
-                                     options.learning_rate),
-        options_(std::move(options)) {
-    initialize();
-  }
-
-  Rprop(std::vector<adjoint::optim::ParameterGroup<T>> groups, Options options)
-      : adjoint::optim::Optimizer<T>("Rprop", std::move(groups),
                                      options.learning_rate),
         options_(std::move(options)) {
     initialize();
