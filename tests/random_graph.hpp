@@ -990,8 +990,11 @@ class ProgramGenerator {
       case Op::unsqueeze: {
         const auto rank = static_cast<std::ptrdiff_t>(x.shape.rank());
         const bool squeeze = step.op == Op::squeeze;
-        const auto a = static_cast<std::size_t>(
-            step.axis < 0 ? step.axis + rank + (squeeze ? 0 : 1) : step.axis);
+        // unsqueeze counts a negative axis from the end of the result,
+        // which has one more dimension.
+        std::ptrdiff_t axis = step.axis;
+        if (axis < 0) axis += squeeze ? rank : rank + 1;
+        const auto a = static_cast<std::size_t>(axis);
         r.shape = Shape{};
         for (std::size_t d = 0; d <= x.shape.rank(); ++d) {
           if (!squeeze && d == a) r.shape.push_back(1);
