@@ -149,21 +149,28 @@ MinimizeResult<T> minimize(Optimizer<T>& optimizer, LossFunction&& loss,
       return {StopReason::max_steps_reached, step, value};
     }
 
-    before.clear();
-    for (Parameter<T> p : optimizer.parameters()) {
-      for (const T& v : p.values()) before.push_back(v);
+    // Only the step tolerance needs the step size, which costs a copy of
+    // every parameter value.
+    const bool measure_step = criteria.step_tolerance.has_value();
+    if (measure_step) {
+      before.clear();
+      for (Parameter<T> p : optimizer.parameters()) {
+        for (const T& v : p.values()) before.push_back(v);
+      }
     }
     if (optimizer.needs_closure()) {
       optimizer.step([&loss] { return Var<T>(loss()); }, value);
     } else {
       optimizer.step();
     }
-    last_step_size = T(0);
-    std::size_t i = 0;
-    for (Parameter<T> p : optimizer.parameters()) {
-      for (const T& v : p.values()) {
-        const T moved = abs(T(v - before[i++]));
-        if (!(moved <= last_step_size)) last_step_size = moved;
+    if (measure_step) {
+      last_step_size = T(0);
+      std::size_t i = 0;
+      for (Parameter<T> p : optimizer.parameters()) {
+        for (const T& v : p.values()) {
+          const T moved = abs(T(v - before[i++]));
+          if (!(moved <= last_step_size)) last_step_size = moved;
+        }
       }
     }
     previous = value;
