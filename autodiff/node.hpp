@@ -20,6 +20,7 @@
 #include <concepts>
 #include <span>
 #include <type_traits>
+#include <vector>
 
 #include "autodiff/tape.hpp"
 #include "autodiff/var.hpp"
@@ -63,12 +64,46 @@ struct Operand {
   Var<T>* expiring = nullptr;
 };
 
+namespace detail {
+
+/// Records a node when recording is off or a graph log is attached on this
+/// thread: returns a constant, or records the node without folding it into
+/// an operand's record and reports it to the tape's log. Every operand
+/// requires a gradient.
+template <class T>
+[[gnu::noinline]] Var<T> make_node_unfused(
+    const char* operation, T value, std::span<const Var<T>* const> operands,
+    std::span<const T> partials) {
+  if (!is_grad_enabled()) return Var<T>::constant(std::move(value));
+  Tape<T>& tape = Tape<T>::active();
+  std::vector<std::uint32_t> indices;
+  indices.reserve(operands.size());
+  for (const Var<T>* operand : operands) {
+    indices.push_back(tape.resolve(*operand, operation));
+  }
+  tape.reserve_record(indices.size());
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    tape.push_operand(indices[k], partials[k]);
+  }
+  const std::uint32_t node = tape.finish_node();
+  if (GraphLog<T>* log = tape.graph_log()) {
+    log->scalar(node, operation, value, indices, partials);
+  }
+  return Var<T>::node(std::move(value), node, tape.epoch());
+}
+
+}  // namespace detail
+
 /// Records a node with one operand and returns it.
 template <class T>
 [[gnu::always_inline]] inline Var<T> make_node(const char* operation, T value,
                                                const Operand<T>& x) {
-  if (!x.var.requires_grad() || !is_grad_enabled()) {
-    return Var<T>::constant(std::move(value));
+  if (!x.var.requires_grad()) return Var<T>::constant(std::move(value));
+  // One comparison for "recording on, no graph log attached".
+  if (detail::recording_state() != detail::recording) [[unlikely]] {
+    const Var<T>* operands[] = {&x.var};
+    return detail::make_node_unfused<T>(operation, std::move(value), operands,
+                                        {&x.partial, 1});
   }
   Tape<T>& tape = Tape<T>::active();
   const std::uint32_t ix = tape.resolve(x.var, operation);
@@ -90,7 +125,12 @@ template <class T>
                                                const Operand<T>& y) {
   if (!x.var.requires_grad()) return make_node(operation, std::move(value), y);
   if (!y.var.requires_grad()) return make_node(operation, std::move(value), x);
-  if (!is_grad_enabled()) return Var<T>::constant(std::move(value));
+  if (detail::recording_state() != detail::recording) [[unlikely]] {
+    const Var<T>* operands[] = {&x.var, &y.var};
+    const T partials[] = {x.partial, y.partial};
+    return detail::make_node_unfused<T>(operation, std::move(value), operands,
+                                        partials);
+  }
   Tape<T>& tape = Tape<T>::active();
   const std::uint32_t ix = tape.resolve(x.var, operation);
   const std::uint32_t iy = tape.resolve(y.var, operation);
@@ -135,6 +175,18 @@ Var<T> make_node(const char* operation, T value,
     }
   }
   if (!any) return Var<T>::constant(std::move(value));
+  if (tape.graph_log() != nullptr) {
+    std::vector<const Var<T>*> recorded;
+    std::vector<T> recorded_partials;
+    for (std::size_t i = 0; i < operands.size(); ++i) {
+      if (operands[i].requires_grad()) {
+        recorded.push_back(&operands[i]);
+        recorded_partials.push_back(partials[i]);
+      }
+    }
+    return detail::make_node_unfused<T>(operation, std::move(value), recorded,
+                                        recorded_partials);
+  }
   tape.reserve_record(operands.size());
   for (std::size_t i = 0; i < operands.size(); ++i) {
     if (operands[i].requires_grad()) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "autodiff/buffer.hpp"
@@ -29,14 +30,32 @@ namespace adjoint {
 
 template <class T>
 class Var;
+template <class T>
+class Tensor;
 
 namespace detail {
 
-/// Returns whether operations on this thread are recorded (see
-/// NoGradGuard).
-inline bool& grad_mode_enabled() {
-  static thread_local bool enabled = true;
-  return enabled;
+template <class T>
+struct TensorState;
+
+/// The recording state of this thread. Bit 0 is set while operations are
+/// recorded (see NoGradGuard); the bits above count the graph logs attached
+/// to this thread's tapes. Operators test for the common case, `recording`
+/// (on, no log), with one comparison.
+inline std::uint32_t& recording_state() {
+  static thread_local std::uint32_t state = 1;
+  return state;
+}
+
+inline constexpr std::uint32_t recording = 1;
+inline constexpr std::uint32_t attached_log = 2;
+
+/// Turns recording on or off and returns whether it was on.
+inline bool set_grad_enabled(bool enabled) {
+  std::uint32_t& state = recording_state();
+  const bool previous = (state & recording) != 0;
+  state = (state & ~recording) | (enabled ? recording : 0);
+  return previous;
 }
 
 /// Epoch of a handle that was moved from or fused into a later operation.
@@ -100,6 +119,46 @@ class TensorRecord {
   virtual ~TensorRecord() = default;
   virtual void backward(T* scalar_adjoints) = 0;
   virtual void release() noexcept = 0;
+  /// The tensor the operation produced, or nullptr for an operation whose
+  /// result is a scalar node.
+  virtual const TensorState<T>* output() const { return nullptr; }
+};
+
+/// Receives every operation recorded on a tape, and the reverse sweep, while
+/// attached with Tape::attach_log(). GraphRecorder (autodiff/graph.hpp)
+/// implements it to draw the graph and trace the sweep. Recording with a log
+/// attached takes a slower path that keeps every operation as its own node.
+template <class T>
+class GraphLog {
+ public:
+  virtual ~GraphLog() = default;
+  /// A parameter's node, recorded on the parameter's first use in the graph.
+  virtual void parameter(std::uint32_t node, LeafState<T>& leaf) = 0;
+  /// A scalar operation with one local partial derivative per operand node.
+  virtual void scalar(std::uint32_t node, const char* operation, const T& value,
+                      std::span<const std::uint32_t> operands,
+                      std::span<const T> partials) = 0;
+  /// A tensor operation whose result is recorded: its tensor inputs and the
+  /// scalar nodes it reads (as_tensor reads one).
+  virtual void tensor(const char* operation,
+                      std::span<const Tensor<T>* const> inputs,
+                      std::span<const std::uint32_t> scalar_inputs,
+                      const Tensor<T>& result) = 0;
+  /// An operation on tensors whose result is scalar node `node`.
+  virtual void reduction(std::uint32_t node, const char* operation,
+                         const T& value,
+                         std::span<const Tensor<T>* const> inputs) = 0;
+  /// The sweep from node `root` begins.
+  virtual void sweep_started(std::uint32_t root) = 0;
+  /// The sweep reached scalar node `node`, whose adjoint is now complete.
+  virtual void visit(std::uint32_t node, const T& adjoint) = 0;
+  /// The sweep reached a tensor operation. `output.pending` contains the
+  /// complete gradient of its result, which its rule is about to read.
+  virtual void visit(const TensorState<T>& output) = 0;
+  /// The sweep has added to every parameter's gradient.
+  virtual void sweep_finished() = 0;
+  /// The graph was released; the tape has detached the log.
+  virtual void released() = 0;
 };
 
 enum PartialKind : std::uint32_t { general = 0, plus_one = 1, minus_one = 2 };
@@ -123,6 +182,7 @@ class Tape {
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
   ~Tape() {
+    if (log_ != nullptr) release_log()->released();
     release_leaves();
     release_tensor_records();
   }
@@ -149,6 +209,7 @@ class Tape {
   /// gradients; intermediate nodes of the released graph can no longer be
   /// used in operations or in backward().
   void clear() {
+    if (log_ != nullptr) release_log()->released();
     offsets_.clear();
     offsets_.push_back(0);
     codes_.clear();
@@ -239,6 +300,27 @@ class Tape {
   /// adds the result to the gradient of every parameter in the graph.
   void sweep(std::uint32_t root);
 
+  /// Sends every operation recorded from now on, and every sweep, to `log`
+  /// until the graph is released or detach_log() is called. Raises
+  /// graph_error when another log is attached.
+  void attach_log(detail::GraphLog<T>& log) {
+    if (log_ != nullptr) {
+      throw graph_error(
+          "GraphRecorder: another recorder is already recording this "
+          "thread's graph; destroy it first");
+    }
+    log_ = &log;
+    detail::recording_state() += detail::attached_log;
+  }
+
+  /// Detaches `log` if it is attached.
+  void detach_log(const detail::GraphLog<T>& log) noexcept {
+    if (log_ == &log) release_log();
+  }
+
+  /// The attached log, or nullptr.
+  detail::GraphLog<T>* graph_log() const { return log_; }
+
  private:
   [[noreturn, gnu::noinline, gnu::cold]] void throw_full() const {
     throw graph_error(fmt::format(
@@ -256,6 +338,12 @@ class Tape {
         operation));
   }
 
+  // Detaches the log and returns it.
+  detail::GraphLog<T>* release_log() noexcept {
+    detail::recording_state() -= detail::attached_log;
+    return std::exchange(log_, nullptr);
+  }
+
   // Records the node of a parameter on its first use in the current graph.
   [[gnu::noinline]] void add_leaf(detail::LeafState<T>* leaf) {
     reserve_record(0);
@@ -265,6 +353,7 @@ class Tape {
     leaf->node = node;
     leaf->epoch = epoch_;
     ++leaf->references;
+    if (log_ != nullptr) log_->parameter(node, *leaf);
   }
 
   // Multiplies the partials of the last node, whose operands start at code
@@ -283,6 +372,8 @@ class Tape {
   }
 
   bool rebuild_last(std::size_t begin, const T& factor);
+
+  [[gnu::noinline, gnu::cold]] void sweep_logged(std::uint32_t root);
 
   void release_tensor_records() noexcept {
     for (TensorEntry& entry : tensor_records_) entry.record->release();
@@ -324,10 +415,15 @@ class Tape {
   // only grows the array and never clears it.
   std::vector<T> adjoints_;
   std::uint32_t epoch_ = detail::next_epoch();
+  detail::GraphLog<T>* log_ = nullptr;
 };
 
 template <class T>
 void Tape<T>::sweep(std::uint32_t root) {
+  if (log_ != nullptr) [[unlikely]] {
+    sweep_logged(root);
+    return;
+  }
   adjoints_.resize(size(), T(0));
   adjoints_[root] = T(1);
   // Raw pointers: the compiler cannot keep vector members in registers
@@ -388,39 +484,81 @@ void Tape<T>::sweep(std::uint32_t root) {
   }
 }
 
+// The sweep of sweep(), in the same order and with the same arithmetic,
+// reporting every node and tensor operation to the log as it reaches them.
+// Kept apart so that the log costs sweep() one test.
+template <class T>
+void Tape<T>::sweep_logged(std::uint32_t root) {
+  log_->sweep_started(root);
+  adjoints_.resize(size(), T(0));
+  adjoints_[root] = T(1);
+  std::size_t code = codes_.size();
+  std::size_t partial = partials_.size();
+  std::size_t leaf = leaves_.size();
+  std::size_t record = tensor_records_.size();
+  while (record > 0 && tensor_records_[record - 1].after > root + 1) --record;
+  for (std::size_t node = size();; --node) {
+    // Tensor operations recorded after node - 1 run before it.
+    while (record > 0 && tensor_records_[record - 1].after == node) {
+      detail::TensorRecord<T>& operation = *tensor_records_[--record].record;
+      if (const detail::TensorState<T>* output = operation.output()) {
+        log_->visit(*output);
+      }
+      operation.backward(adjoints_.data());
+    }
+    if (node == 0) break;
+    const std::size_t index = node - 1;
+    const T adjoint = std::exchange(adjoints_[index], T(0));
+    log_->visit(static_cast<std::uint32_t>(index), adjoint);
+    const std::size_t begin = offsets_[index];
+    if (begin == code && leaf > 0 && leaves_[leaf - 1].node == index) {
+      leaves_[--leaf].leaf->grad += adjoint;
+    }
+    for (; code > begin; --code) {
+      const std::uint32_t word = codes_[code - 1];
+      const std::uint32_t kind = word & detail::kind_mask;
+      const T local = kind == detail::general    ? partials_[--partial]
+                      : kind == detail::plus_one ? T(1)
+                                                 : T(-1);
+      // As in sweep(), a zero adjoint propagates nothing, not even 0 * inf.
+      if (adjoint != T(0))
+        adjoints_[word >> detail::kind_bits] += adjoint * local;
+    }
+  }
+  log_->sweep_finished();
+}
+
 /// Turns recording off on this thread for the guard's lifetime, for every
 /// scalar type. Operations inside return constants: use it for evaluation
 /// and for parameter updates.
 class NoGradGuard {
  public:
-  NoGradGuard() : previous_(detail::grad_mode_enabled()) {
-    detail::grad_mode_enabled() = false;
-  }
+  NoGradGuard() : previous_(detail::set_grad_enabled(false)) {}
   NoGradGuard(const NoGradGuard&) = delete;
   NoGradGuard& operator=(const NoGradGuard&) = delete;
-  ~NoGradGuard() { detail::grad_mode_enabled() = previous_; }
+  ~NoGradGuard() { detail::set_grad_enabled(previous_); }
+
+ private:
+  bool previous_;
+};
+
+/// Turns recording on for its lifetime, also inside a NoGradGuard, and puts
+/// back the mode before; as torch.enable_grad. The gradient checker and the
+/// precision audit use it for their reverse pass.
+class EnableGradGuard {
+ public:
+  EnableGradGuard() : previous_(detail::set_grad_enabled(true)) {}
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+  ~EnableGradGuard() { detail::set_grad_enabled(previous_); }
 
  private:
   bool previous_;
 };
 
 /// Whether operations on this thread are being recorded.
-/// Turns recording on for its lifetime, also inside a NoGradGuard, and puts
-/// back the mode before; as torch.enable_grad. The gradient checker and the
-/// precision audit use it for their reverse pass.
-class EnableGradGuard {
- public:
-  EnableGradGuard() : previous_(detail::grad_mode_enabled()) {
-    detail::grad_mode_enabled() = true;
-  }
-  EnableGradGuard(const EnableGradGuard&) = delete;
-  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
-  ~EnableGradGuard() { detail::grad_mode_enabled() = previous_; }
-
- private:
-  bool previous_;
-};
-
-inline bool is_grad_enabled() { return detail::grad_mode_enabled(); }
+inline bool is_grad_enabled() {
+  return (detail::recording_state() & detail::recording) != 0;
+}
 
 }  // namespace adjoint

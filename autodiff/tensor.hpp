@@ -321,6 +321,8 @@ class TensorOp final : public TensorRecord<T> {
     state.pending = Pending<T>{};
   }
 
+  const TensorState<T>* output() const override { return &state; }
+
   TensorState<T> state;
 
  private:
@@ -712,8 +714,23 @@ bool needs_record(const Inputs& inputs, const char* operation) {
   return true;
 }
 
-template <class T, class Rule>
-Tensor<T> record_tensor_op(TensorState<T>&& output, Rule&& rule) {
+/// Reports a recorded tensor operation to the tape's graph log.
+template <class T, class Inputs>
+[[gnu::noinline]] void log_tensor_op(Tape<T>& tape, const char* operation,
+                                     const Inputs& inputs,
+                                     std::span<const std::uint32_t> scalars,
+                                     const Tensor<T>& result) {
+  std::vector<const Tensor<T>*> pointers;
+  for (const Tensor<T>& input : inputs) pointers.push_back(&input);
+  tape.graph_log()->tensor(operation, pointers, scalars, result);
+}
+
+/// Records the operation `operation` on `inputs` and on the scalar nodes
+/// `scalars`, whose result `output` has the backward rule `rule`.
+template <class T, class Inputs, class Rule>
+Tensor<T> record_tensor_op(const char* operation, const Inputs& inputs,
+                           std::span<const std::uint32_t> scalars,
+                           TensorState<T>&& output, Rule&& rule) {
   Tape<T>& tape = Tape<T>::active();
   tape.reserve_tensor_record();
   using Op = TensorOp<T, std::decay_t<Rule>>;
@@ -723,6 +740,11 @@ Tensor<T> record_tensor_op(TensorState<T>&& output, Rule&& rule) {
   op->state.epoch = tape.epoch();
   Tensor<T> result(std::shared_ptr<TensorState<T>>(op, &op->state));
   tape.record_tensor(std::move(op));
+  if (recording_state() != recording) [[unlikely]] {
+    if (tape.graph_log() != nullptr) {
+      log_tensor_op(tape, operation, inputs, scalars, result);
+    }
+  }
   return result;
 }
 
@@ -811,10 +833,11 @@ Tensor<T> make_tensor_node(
     const char* operation, detail::TensorState<T>&& output,
     std::initializer_list<std::reference_wrapper<const Tensor<T>>> inputs,
     Rule&& rule) {
-  Tensor<T> result = detail::needs_record<T>(inputs, operation)
-                         ? detail::record_tensor_op(std::move(output),
-                                                    std::forward<Rule>(rule))
-                         : detail::constant_tensor(std::move(output));
+  Tensor<T> result =
+      detail::needs_record<T>(inputs, operation)
+          ? detail::record_tensor_op(operation, inputs, {}, std::move(output),
+                                     std::forward<Rule>(rule))
+          : detail::constant_tensor(std::move(output));
   if (detail::operation_observer<T> != nullptr) [[unlikely]] {
     detail::observe_operation<T>(operation, inputs, result);
   }
@@ -826,10 +849,11 @@ template <class T, class Rule>
 Tensor<T> make_tensor_node(const char* operation,
                            detail::TensorState<T>&& output,
                            std::span<const Tensor<T>> inputs, Rule&& rule) {
-  Tensor<T> result = detail::needs_record<T>(inputs, operation)
-                         ? detail::record_tensor_op(std::move(output),
-                                                    std::forward<Rule>(rule))
-                         : detail::constant_tensor(std::move(output));
+  Tensor<T> result =
+      detail::needs_record<T>(inputs, operation)
+          ? detail::record_tensor_op(operation, inputs, {}, std::move(output),
+                                     std::forward<Rule>(rule))
+          : detail::constant_tensor(std::move(output));
   if (detail::operation_observer<T> != nullptr) [[unlikely]] {
     detail::observe_operation<T>(operation, inputs, result);
   }
@@ -858,6 +882,11 @@ Var<T> make_scalar_node(
                                      std::forward<Rule>(rule));
   tape.finish_node();
   tape.record_tensor(std::move(op));
+  if (tape.graph_log() != nullptr) [[unlikely]] {
+    std::vector<const Tensor<T>*> pointers;
+    for (const Tensor<T>& input : inputs) pointers.push_back(&input);
+    tape.graph_log()->reduction(node, operation, value, pointers);
+  }
   return Var<T>::pinned_node(std::move(value), node, tape.epoch());
 }
 
@@ -876,7 +905,8 @@ Tensor<T> as_tensor(const Var<T>& x) {
   // may fold into that node.
   tape.pin(x);
   return detail::record_tensor_op(
-      std::move(output), [node](TensorGrad<T>& grad, Backward<T>& backward) {
+      "as_tensor", std::span<const Tensor<T>>(), {&node, 1}, std::move(output),
+      [node](TensorGrad<T>& grad, Backward<T>& backward) {
         backward.scalar_adjoint(node) += grad[0];
       });
 }

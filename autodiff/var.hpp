@@ -12,6 +12,9 @@
 
 namespace adjoint {
 
+template <class T>
+class GraphRecorder;
+
 /// Tag for backward() that keeps the graph for another backward() call.
 struct RetainGraph {
   bool value = false;
@@ -212,6 +215,7 @@ class Var {
 
  private:
   friend class Tape<T>;
+  friend class GraphRecorder<T>;
 
   Var(T value, std::uint32_t index, std::uint32_t epoch)
       : value_(std::move(value)), index_(index), epoch_(epoch) {}
