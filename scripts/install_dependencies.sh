@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building and testing adjoint needs, and
-# with --bench also Google Benchmark. Packages already installed are skipped.
-# Runs apt-get through sudo unless the caller is root.
+# Installs the Debian packages that building and testing adjoint needs.
+# Options, which may be combined:
+#   --bench     also Google Benchmark, for the benchmarks
+#   --pictures  also gnuplot-nox, which the examples' --plot option runs and
+#               whose tests are skipped without it, and graphviz
+# Packages already installed are skipped. Runs apt-get through sudo unless
+# the caller is root.
 set -euo pipefail
 
 packages=(g++ cmake make libboost-dev libboost-test-dev
           libboost-program-options-dev libfmt-dev libopenblas-dev)
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(libbenchmark-dev)
-fi
+for option in "$@"; do
+  case "$option" in
+    --bench) packages+=(libbenchmark-dev) ;;
+    --pictures) packages+=(gnuplot-nox graphviz) ;;
+    *)
+      echo "install_dependencies.sh: unknown option '$option'; the options" \
+        "are --bench and --pictures" >&2
+      exit 2
+      ;;
+  esac
+done
 
 missing=()
 for package in "${packages[@]}"; do

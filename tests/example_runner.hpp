@@ -80,13 +80,27 @@ struct ExampleProgram {
 
   /// Runs the program with `arguments` and captures its output and status.
   /// With Stdout::closed the program starts without file descriptor 1, so
-  /// every write to stdout fails with EBADF.
+  /// every write to stdout fails with EBADF. `environment` contains
+  /// "NAME=value" entries that env(1) sets for the program, such as
+  /// "PATH=/empty".
   Run run(const std::vector<std::string>& arguments,
-          Stdout output = Stdout::captured) const {
+          Stdout output = Stdout::captured,
+          const std::vector<std::string>& environment = {}) const {
     const fs::path out = scratch("stdout.txt");
     const fs::path err = scratch("stderr.txt");
     fs::remove(out);
-    std::string command = shell_quote(executable);
+    std::string command;
+    if (!environment.empty()) {
+      // The shell finds env on its own PATH before env sets the new one,
+      // and the program's path is absolute.
+      command = "env";
+      for (const std::string& entry : environment) {
+        command += ' ';
+        command += shell_quote(entry);
+      }
+      command += ' ';
+    }
+    command += shell_quote(executable);
     // Appending piece by piece avoids a false -Wrestrict error of GCC 12 on
     // `" " + std::string`.
     for (const std::string& argument : arguments) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "example_runner.hpp"
+#include "figure_check.hpp"
 
 namespace {
 
@@ -664,8 +665,228 @@ BOOST_AUTO_TEST_CASE(help_lists_every_option) {
   for (const char* option :
        {"--help", "--data FILE", "--x-column NAME (=x)", "--z-column NAME (=z)",
         "--w0 W (=0)", "--lr RATE (=0.4)", "--tolerance TOL (=1e-6)",
-        "--max-steps N (=1000)", "--trace FILE", "Exit status"}) {
+        "--max-steps N (=1000)", "--trace FILE", "--plot FILE",
+        "Exit status"}) {
     BOOST_TEST(run.out.find(option) != std::string::npos,
                "help does not contain " << option);
   }
+}
+
+BOOST_AUTO_TEST_CASE(
+    plot_draws_both_panels,
+    *boost::unit_test::precondition(adjoint::testing::gnuplot_installed{})) {
+  // The left panel has a line for each of the first 4 steps, one element
+  // for the fading lines after them, the final line and the data. The
+  // right panel has the parabola, the arrows, the points, their labels, the
+  // final point and the key entry of w*.
+  struct Case {
+    std::string name;
+    std::vector<std::string> arguments;
+    int exit_code;
+    std::size_t left_elements;
+    std::size_t right_elements;
+    std::string final_title;  // key text of the final line
+  };
+  std::vector<std::string> hubble = hubble_columns;
+  hubble.insert(hubble.end(), {"--lr", "0.015"});
+  const std::vector<Case> cases = {
+      {"default", {}, exit_converged, 7, 6, "w12 = 2, final"},
+      {"diverging", {"--lr", "1.5"}, exit_diverged, 7, 6, "w5 = 32.99, final"},
+      {"hubble", hubble, exit_converged, 7, 6, "w12 = 423.9, final"},
+      // Steps 41 to 999 are not drawn.
+      {"crawling",
+       {"--lr", "0.001"},
+       exit_not_converged,
+       7,
+       6,
+       "w1000 = 1.676, final"},
+      // No fading lines.
+      {"two_steps",
+       {"--max-steps", "2"},
+       exit_not_converged,
+       4,
+       6,
+       "w2 = 1.852, final"},
+      // One point and no arrow.
+      {"no_step",
+       {"--max-steps", "0"},
+       exit_not_converged,
+       2,
+       5,
+       "w0 = 0, final"},
+  };
+  for (const Case& test : cases) {
+    BOOST_TEST_CONTEXT(test.name) {
+      const fs::path figure = scratch(test.name + ".svg");
+      const fs::path trace = scratch(test.name + "_plotted_trace.csv");
+      std::vector<std::string> arguments = test.arguments;
+      arguments.insert(arguments.end(),
+                       {"--plot", figure.string(), "--trace", trace.string()});
+      const Run run = run_program(arguments);
+      BOOST_TEST(run.exit_code == test.exit_code);
+      BOOST_TEST(run.err == "");
+      const adjoint::testing::SvgFigure svg =
+          adjoint::testing::read_svg(figure);
+      BOOST_TEST(svg.root == "svg");
+      BOOST_TEST(svg.plots.size() == 2u);
+      BOOST_TEST(svg.elements_of('a') == test.left_elements);
+      BOOST_TEST(svg.elements_of('b') == test.right_elements);
+      BOOST_TEST(svg.titles.count(test.final_title) == 1u, test.final_title);
+      BOOST_TEST(svg.titles.count("data") == 1u);
+      BOOST_TEST(!fs::exists(figure.string() + ".tmp"));
+      BOOST_TEST(fs::exists(trace));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(
+    plot_writes_png,
+    *boost::unit_test::precondition(adjoint::testing::gnuplot_installed{})) {
+  const fs::path figure = scratch("figure.PNG");
+  const Run run = run_program({"--lr", "1.5", "--plot", figure.string()});
+  BOOST_TEST(run.exit_code == exit_diverged);
+  BOOST_TEST(run.err == "");
+  const auto [width, height] = adjoint::testing::png_size(figure);
+  BOOST_TEST(width == 1200u);
+  BOOST_TEST(height == 480u);
+  BOOST_TEST(!fs::exists(figure.string() + ".tmp"));
+}
+
+BOOST_AUTO_TEST_CASE(plot_without_gnuplot_fails_early) {
+  const fs::path empty_directory = scratch("no_programs");
+  fs::create_directories(empty_directory);
+  const std::vector<std::string> environment = {"PATH=" +
+                                                empty_directory.string()};
+  const fs::path figure = scratch("unplotted.svg");
+  const fs::path trace = scratch("unplotted_trace.csv");
+  const Run run =
+      program.run({"--plot", figure.string(), "--trace", trace.string()},
+                  Stdout::captured, environment);
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(run.out == "");
+  BOOST_TEST(run.err ==
+             "gradient_descent: --plot needs gnuplot, which was not found on "
+             "PATH; install the Debian package gnuplot-nox\n");
+  BOOST_TEST(!fs::exists(figure));
+  BOOST_TEST(!fs::exists(figure.string() + ".tmp"));
+  BOOST_TEST(!fs::exists(trace));
+  BOOST_TEST(!fs::exists(trace.string() + ".tmp"));
+
+  // Without --plot the program needs nothing on PATH.
+  const Run unplotted = program.run({}, Stdout::captured, environment);
+  BOOST_TEST(unplotted.exit_code == exit_converged);
+  BOOST_TEST(unplotted.err == "");
+}
+
+BOOST_AUTO_TEST_CASE(bad_plot_path_rejected) {
+  struct Case {
+    std::string name;
+    std::vector<std::string> arguments;
+    std::string expected;  // the error line without "gradient_descent: "
+  };
+  const std::string pdf = scratch("figure.pdf").string();
+  const std::string bare = scratch("figure").string();
+  const std::string shared = scratch("shared.svg").string();
+  const std::vector<Case> cases = {
+      {"pdf",
+       {"--plot", pdf},
+       "invalid --plot " + pdf +
+           ": unsupported extension .pdf; use .svg or "
+           ".png"},
+      {"no_extension",
+       {"--plot", bare},
+       "invalid --plot " + bare +
+           ": the file name has no extension; use "
+           ".svg or .png, which select the format"},
+      {"empty", {"--plot", ""}, "invalid --plot: the path is empty"},
+      {"same_as_trace",
+       {"--plot", shared, "--trace", shared},
+       "invalid --plot " + shared +
+           ": it would write the same file as "
+           "--trace " +
+           shared + "; choose another path"},
+  };
+  for (const Case& test : cases) {
+    BOOST_TEST_CONTEXT(test.name) {
+      const Run run = run_program(test.arguments);
+      BOOST_TEST(run.exit_code == exit_invalid_input);
+      BOOST_TEST(run.out == "");
+      BOOST_TEST(run.err == "gradient_descent: " + test.expected + "\n");
+      BOOST_TEST(!fs::exists(pdf));
+      BOOST_TEST(!fs::exists(shared));
+      BOOST_TEST(!fs::exists(shared + ".tmp"));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(
+    unwritable_plot_is_an_error,
+    *boost::unit_test::precondition(adjoint::testing::gnuplot_installed{})) {
+  const fs::path figure = scratch("no_such_directory/figure.svg");
+  const fs::path trace = scratch("unwritten_trace.csv");
+  const Run run =
+      run_program({"--plot", figure.string(), "--trace", trace.string()});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  // The temporary figure file is created before the run prints anything.
+  BOOST_TEST(run.out == "");
+  BOOST_TEST(run.err == "gradient_descent: " + figure.string() +
+                            ": cannot create the figure file: No such file "
+                            "or directory\n");
+  BOOST_TEST(!fs::exists(trace));
+  BOOST_TEST(!fs::exists(trace.string() + ".tmp"));
+}
+
+/// Returns a directory that contains only an executable "gnuplot": a shell
+/// script with the commands `body`, which the tests put on PATH in place
+/// of gnuplot.
+fs::path fake_gnuplot(const std::string& name, const std::string& body) {
+  const fs::path directory = scratch(name);
+  fs::create_directories(directory);
+  write_text(directory / "gnuplot", "#!/bin/sh\n" + body);
+  fs::permissions(directory / "gnuplot", fs::perms::owner_all);
+  return directory;
+}
+
+BOOST_AUTO_TEST_CASE(gnuplot_error_gives_one_line) {
+  // gnuplot 5.4 echoes the failing command and a caret before its message.
+  const fs::path directory =
+      fake_gnuplot("failing_gnuplot",
+                   "echo '' >&2\n"
+                   "echo 'plot foo(x)' >&2\n"
+                   "echo '     ^' >&2\n"
+                   "echo '\"/tmp/x/figure.gp\" line 7: undefined function: "
+                   "foo' >&2\n"
+                   "exit 1\n");
+  const fs::path figure = scratch("failed.svg");
+  const fs::path trace = scratch("failed_trace.csv");
+  write_text(figure, "previous figure\n");
+  const Run run =
+      program.run({"--plot", figure.string(), "--trace", trace.string()},
+                  Stdout::captured, {"PATH=" + directory.string()});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  // The run itself completed, so its output is there.
+  BOOST_TEST(run.out.find("converged after 12 steps") != std::string::npos);
+  BOOST_TEST(run.err == "gradient_descent: gnuplot failed to draw " +
+                            figure.string() +
+                            " (exit status 1): script line 7: undefined "
+                            "function: foo\n");
+  BOOST_TEST(read_text(figure) == "previous figure\n");
+  BOOST_TEST(!fs::exists(figure.string() + ".tmp"));
+  // The trace is committed only with the figure.
+  BOOST_TEST(!fs::exists(trace));
+  BOOST_TEST(!fs::exists(trace.string() + ".tmp"));
+}
+
+BOOST_AUTO_TEST_CASE(empty_figure_is_an_error) {
+  const fs::path directory = fake_gnuplot("silent_gnuplot", "exit 0\n");
+  const fs::path figure = scratch("empty.svg");
+  const Run run = program.run({"--plot", figure.string()}, Stdout::captured,
+                              {"PATH=" + directory.string()});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(run.err ==
+             "gradient_descent: gnuplot exited with status 0 but wrote an "
+             "empty figure for " +
+                 figure.string() + "\n");
+  BOOST_TEST(!fs::exists(figure));
+  BOOST_TEST(!fs::exists(figure.string() + ".tmp"));
 }

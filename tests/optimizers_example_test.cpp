@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "example_runner.hpp"
+#include "figure_check.hpp"
 
 namespace {
 
@@ -407,6 +408,14 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_one_error_line) {
        "unrecognised option '--learning-rate'"},
       {"abbreviated_option", {"--step", "5", "--trace-dir", directory},
        "unrecognised option '--step'"},
+      {"plot_extension", {"--plot", "figure.eps", "--trace-dir", directory},
+       "invalid --plot figure.eps: unsupported extension .eps; use .svg or "
+       ".png"},
+      {"plot_over_trace",
+       {"--function", "tutorial", "--optimizer", "gd", "--trace", trace,
+        "--plot", trace},
+       "invalid --plot " + trace + ": it would write the same file as "
+       "--trace " + trace},
   };
   // clang-format on
   for (const Case& test : cases) {
@@ -442,8 +451,107 @@ BOOST_AUTO_TEST_CASE(help_lists_every_option) {
   for (const std::string option :
        {"--function", "--optimizer", "--lr", "--momentum", "--beta1", "--beta2",
         "--eps", "--weight-decay", "--alpha", "--start", "--steps",
-        "--tolerance", "--trace", "--trace-dir"}) {
+        "--tolerance", "--trace", "--trace-dir", "--plot"}) {
     BOOST_TEST(run.out.find(option + " ") != std::string::npos, option);
   }
   BOOST_TEST(run.out.find("Exit status: 0") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(
+    plot_draws_both_panels,
+    *boost::unit_test::precondition(adjoint::testing::gnuplot_installed{})) {
+  const fs::path directory = scratch("plotted_runs");
+  const fs::path figure = scratch("comparison.svg");
+  const Run run = run_program(
+      {"--trace-dir", directory.string(), "--plot", figure.string()});
+  BOOST_TEST(run.exit_code == exit_converged);
+  BOOST_TEST(run.err == "");
+  const adjoint::testing::SvgFigure svg = adjoint::testing::read_svg(figure);
+  BOOST_TEST(svg.root == "svg");
+  BOOST_TEST(svg.plots.size() == 2u);
+  // Left: 18 loss lines, a key entry per optimizer and one per function.
+  BOOST_TEST(svg.elements_of('a') == 18u + 9u + 2u);
+  // Right: the contour lines, 9 Rosenbrock paths, the start and the
+  // minimum.
+  BOOST_TEST(svg.elements_of('b') == 1u + 9u + 2u);
+  for (const std::string& optimizer : optimizer_names) {
+    BOOST_TEST(svg.titles.count(optimizer) == 1u, optimizer);
+  }
+  BOOST_TEST(svg.titles.count("start (-1.5, 2)") == 1u);
+  BOOST_TEST(svg.titles.count("minimum (1, 1)") == 1u);
+  BOOST_TEST(!fs::exists(figure.string() + ".tmp"));
+  // The trajectories are written as without --plot.
+  for (const std::string& function : functions) {
+    for (const std::string& optimizer : optimizer_names) {
+      BOOST_TEST(fs::exists(directory / (function + "_" + optimizer + ".csv")));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(
+    plot_of_tutorial_shows_w,
+    *boost::unit_test::precondition(adjoint::testing::gnuplot_installed{})) {
+  const fs::path figure = scratch("tutorial.svg");
+  const Run run = run_program({"--function", "tutorial", "--trace-dir",
+                               scratch("tutorial_runs").string(), "--plot",
+                               figure.string()});
+  BOOST_TEST(run.exit_code == exit_converged);
+  BOOST_TEST(run.err == "");
+  const adjoint::testing::SvgFigure svg = adjoint::testing::read_svg(figure);
+  BOOST_TEST(svg.root == "svg");
+  // Left: 9 loss lines and their key entries. Right: w of the 9 runs and
+  // the key entry of the minimum.
+  BOOST_TEST(svg.elements_of('a') == 9u + 9u);
+  BOOST_TEST(svg.elements_of('b') == 9u + 1u);
+  BOOST_TEST(svg.titles.count("minimum w = 2") == 1u);
+  BOOST_TEST(svg.titles.count("rosenbrock") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(
+    diverging_run_plots_png,
+    *boost::unit_test::precondition(adjoint::testing::gnuplot_installed{})) {
+  const fs::path figure = scratch("diverging.png");
+  const fs::path trace = scratch("diverging_plotted.csv");
+  const Run run = run_program({"--function", "rosenbrock", "--optimizer", "gd",
+                               "--lr", "0.01", "--trace", trace.string(),
+                               "--plot", figure.string()});
+  BOOST_TEST(run.exit_code == exit_diverged);
+  BOOST_TEST(run.err == "");
+  const auto [width, height] = adjoint::testing::png_size(figure);
+  BOOST_TEST(width == 1200u);
+  BOOST_TEST(height == 480u);
+  BOOST_TEST(fs::exists(trace));
+}
+
+BOOST_AUTO_TEST_CASE(plot_without_gnuplot_fails_early) {
+  const fs::path empty_directory = scratch("no_programs");
+  fs::create_directories(empty_directory);
+  const fs::path directory = scratch("unplotted_runs");
+  const fs::path figure = scratch("unplotted.svg");
+  const Run run = program.run(
+      {"--trace-dir", directory.string(), "--plot", figure.string()},
+      adjoint::testing::Stdout::captured, {"PATH=" + empty_directory.string()});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(run.out == "");
+  BOOST_TEST(run.err ==
+             "optimizers: --plot needs gnuplot, which was not found on PATH; "
+             "install the Debian package gnuplot-nox\n");
+  BOOST_TEST(!fs::exists(figure));
+  BOOST_TEST(!fs::exists(figure.string() + ".tmp"));
+  BOOST_TEST(!fs::exists(directory));
+}
+
+BOOST_AUTO_TEST_CASE(
+    unwritable_plot_creates_nothing,
+    *boost::unit_test::precondition(adjoint::testing::gnuplot_installed{})) {
+  const fs::path directory = scratch("runs_without_figure");
+  const fs::path figure = scratch("no_such_directory/figure.svg");
+  const Run run = run_program(
+      {"--trace-dir", directory.string(), "--plot", figure.string()});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(run.out == "");
+  BOOST_TEST(run.err == "optimizers: " + figure.string() +
+                            ": cannot create the figure file: No such file "
+                            "or directory\n");
+  BOOST_TEST(!fs::exists(directory));
 }

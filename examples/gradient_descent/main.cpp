@@ -21,7 +21,9 @@
 #include "common/command_line.hpp"
 #include "common/csv.hpp"
 #include "common/output_file.hpp"
+#include "common/plot.hpp"
 #include "common/stdout.hpp"
+#include "figure.hpp"
 #include "optim/optim.hpp"
 
 namespace po = boost::program_options;
@@ -51,15 +53,25 @@ struct Options {
   double tolerance = 0;
   long long max_steps = 0;
   std::string trace;
+  std::string plot;
 };
 
 constexpr const char* help_epilogue = R"(
 Converged means |dJ/dw| <= --tolerance at the current w.
 Diverged means the loss is not finite, or it grew 5 steps in a row.
 
+--plot draws two panels with gnuplot (Debian package gnuplot-nox). The
+left panel shows the data and the line z = w_k * x after each step k. The
+key names w_k of the first 4 steps, later lines fade, and the last is red.
+The right panel shows J(w), an arrow for each step from w_k to w_(k+1),
+and w* as a dashed line. Its J axis is logarithmic when J grew to more
+than 10 times J(w0), as in a diverging run. The figure shows steps 0 to 40
+and the last step, leaving out steps whose w or J is not finite, and it is
+drawn whether the run converged or not.
+
 Exit status: 0 converged, 1 invalid input or option, or a failed write of
-the output or trace, 2 no convergence within --max-steps, 3 diverged (the
-learning rate is too large).
+the output, trace or figure, 2 no convergence within --max-steps, 3
+diverged (the learning rate is too large).
 )";
 
 void reject_empty_values(const po::variables_map& values);
@@ -97,7 +109,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
        "maximum number of updates")
       ("trace", po::value(&options.trace)->value_name("FILE"),
        "write every step to this CSV file, with columns step,w,loss,gradient "
-       "(default: no trace)");
+       "(default: no trace)")
+      ("plot", po::value(&options.plot)->value_name("FILE"),
+       "draw the fitted lines and the loss with gnuplot into this SVG or PNG "
+       "file, chosen by the extension .svg or .png (default: no figure)");
   // clang-format on
 
   const std::optional<po::variables_map> parsed =
@@ -109,10 +124,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return options;
 }
 
-/// Raises input_error for an empty --data, --trace or column name, which
-/// would otherwise select the built-in sample or no trace.
+/// Raises input_error for an empty --data, --trace, --plot or column name,
+/// which would otherwise select the built-in sample, no trace or no figure.
 void reject_empty_values(const po::variables_map& values) {
-  for (const char* option : {"data", "trace"}) {
+  for (const char* option : {"data", "trace", "plot"}) {
     if (values.count(option) != 0 && values[option].as<std::string>().empty()) {
       throw input_error(fmt::format("invalid --{}: the path is empty", option));
     }
@@ -143,6 +158,16 @@ void validate_options(const Options& options) {
   if (options.max_steps < 0) {
     throw input_error(fmt::format("invalid --max-steps {}: it must be >= 0",
                                   options.max_steps));
+  }
+  if (!options.plot.empty()) {
+    if (!options.trace.empty() &&
+        examples::same_destination(options.trace, options.plot)) {
+      throw input_error(fmt::format(
+          "invalid --plot {}: it would write the same file as --trace {}; "
+          "choose another path",
+          options.plot, options.trace));
+    }
+    examples::check_figure_option(options.plot, "--plot");
   }
 }
 
@@ -230,11 +255,13 @@ struct Outcome {
   adjoint::optim::MinimizeResult<double> result;
   double w;
   double gradient;
+  std::vector<gradient_descent::Iterate> drawn;  // empty without --plot
 };
 
 /// Runs gradient descent and prints one row per step.
 Outcome run(const Samples& samples, const Options& options,
             examples::OutputFile& trace) {
+  gradient_descent::DrawnIterates drawn;
   adjoint::Var<double> w{options.w0};
   auto loss = [&] { return squared_error(samples, w); };
 
@@ -249,10 +276,23 @@ Outcome run(const Samples& samples, const Options& options,
                  value, w.grad());
     // `{}` prints the shortest text that reads back as the same double.
     trace.write(fmt::format("{},{},{},{}\n", step, w.value(), value, w.grad()));
+    if (!options.plot.empty()) drawn.add({step, w.value(), value});
   };
   const auto result =
       adjoint::optim::minimize(optimizer, loss, criteria, observe);
-  return {result, w.value(), w.grad()};
+  return {result, w.value(), w.grad(), drawn.iterates()};
+}
+
+/// Returns how the run ended, for the title of the figure.
+std::string summary_of(const Outcome& outcome) {
+  const adjoint::optim::StopReason reason = outcome.result.reason;
+  if (adjoint::optim::converged(reason)) {
+    return fmt::format("converged after {} steps", outcome.result.steps);
+  }
+  if (adjoint::optim::diverged(reason)) {
+    return fmt::format("diverged at step {}", outcome.result.steps);
+  }
+  return fmt::format("did not converge within {} steps", outcome.result.steps);
 }
 
 /// Prints the final line and returns the exit status.
@@ -301,16 +341,30 @@ int fit(const Options& options) {
 
   examples::OutputFile trace(options.trace, options.data,
                              {.option = "--trace", .content = "trace"});
+  examples::Figure figure(options.plot, options.data, "--plot");
   trace.write("step,w,loss,gradient\n");
   print_output(
       "{} points from {}; the minimum is at w* = sum(x*z)/sum(x^2) = {}\n",
       samples.x.size(), source, sum_of_products(samples.x, samples.z) / sum_xx);
   const Outcome outcome = run(samples, options, trace);
   const int status = report(outcome, options, 1 / sum_xx);
-  // The trace replaces an existing file only after all output succeeded,
-  // so that any error leaves that file unchanged.
+  // The trace and the figure replace existing files only after all output
+  // succeeded and gnuplot drew the figure, so that any error leaves those
+  // files unchanged.
   flush_output();
+  if (figure.enabled()) {
+    const gradient_descent::FigureText text = {
+        .title = fmt::format("gradient descent on {} points from {}, lr = {}, "
+                             "w0 = {}: {}",
+                             samples.x.size(), source, options.learning_rate,
+                             options.w0, summary_of(outcome)),
+        .x_label = options.data.empty() ? "x" : options.x_column,
+        .z_label = options.data.empty() ? "z" : options.z_column};
+    gradient_descent::draw_figure(figure, samples.x, samples.z, outcome.drawn,
+                                  text);
+  }
   trace.commit();
+  figure.commit();
   return status;
 }
 

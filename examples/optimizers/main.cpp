@@ -25,7 +25,9 @@
 #include "common/command_line.hpp"
 #include "common/csv.hpp"
 #include "common/output_file.hpp"
+#include "common/plot.hpp"
 #include "common/stdout.hpp"
+#include "figure.hpp"
 #include "optim/optim.hpp"
 #include "problems.hpp"
 #include "settings.hpp"
@@ -55,6 +57,7 @@ struct Options {
   double tolerance = 0;
   std::string trace;  // empty: write to trace_dir
   std::string trace_dir;
+  std::string plot;  // empty: no figure
 
   bool single_run() const { return function && optimizer; }
 };
@@ -89,10 +92,21 @@ the library's default (PyTorch's).
 Converged means the loss is <= --tolerance. Diverged means the loss is not
 finite, or it grew 5 steps in a row and ended above the starting loss.
 
+--plot draws two panels with gnuplot (Debian package gnuplot-nox). The
+left panel shows the loss of every run against the step, with both axes
+logarithmic, so step 0 is left out. A loss of exactly 0 lies on the bottom
+edge, at a tenth of the smallest positive loss. Tutorial runs are dashed
+when both functions ran. The right panel shows the path of each Rosenbrock
+run in the (a, b) plane over contour lines at the losses 0.01, 0.1, 1, ...
+(at most 6 levels, the highest ones on a wide view). When only the tutorial
+loss ran, it shows w against the step instead. The figure draws every step
+up to 50, then about 50 per factor of 10 in the step number, and the last
+step.
+
 Exit status: 0 after the table of several runs, or a single run that
-converged; 1 invalid input or option, or a failed write of the output or a
-trajectory file; 2 a single run that did not converge within --steps; 3 a
-single run that diverged.
+converged; 1 invalid input or option, or a failed write of the output, a
+trajectory file or the figure; 2 a single run that did not converge
+within --steps; 3 a single run that diverged.
 )";
 
 std::vector<std::string_view> names_of_optimizers() {
@@ -244,6 +258,16 @@ void validate_options(const po::variables_map& values, Options& options) {
   if (options.trace_dir.empty()) {
     throw input_error("invalid --trace-dir: the path is empty");
   }
+  if (values.count("plot") != 0) {
+    if (!options.trace.empty() &&
+        examples::same_destination(options.trace, options.plot)) {
+      throw input_error(fmt::format(
+          "invalid --plot {}: it would write the same file as --trace {}; "
+          "choose another path",
+          options.plot, options.trace));
+    }
+    examples::check_figure_option(options.plot, "--plot");
+  }
 }
 
 /// Parses the command line. Returns nothing when it printed --help.
@@ -297,7 +321,11 @@ std::optional<Options> parse_options(int argc, char** argv) {
                        ->default_value("trajectories")
                        ->value_name("DIR"),
        "directory for the trajectory files <function>_<optimizer>.csv, with "
-       "columns step,loss and one per parameter; created if missing");
+       "columns step,loss and one per parameter; created if missing")
+      ("plot", po::value(&options.plot)->value_name("FILE"),
+       "draw the losses and the paths of the runs with gnuplot into this SVG "
+       "or PNG file, chosen by the extension .svg or .png (default: no "
+       "figure)");
   // clang-format on
 
   const std::optional<po::variables_map> parsed =
@@ -378,9 +406,10 @@ void create_trace_directory(const std::string& directory) {
 
 struct Outcome {
   adjoint::optim::MinimizeResult<double> result;
-  std::size_t evaluations = 0;  // calls of the loss function
-  std::vector<double> point;    // the final parameters
-  double distance = 0;          // Euclidean distance to the minimizer
+  std::size_t evaluations = 0;            // calls of the loss function
+  std::vector<double> point;              // the final parameters
+  double distance = 0;                    // Euclidean distance to the minimizer
+  optimizers::SampledTrajectory sampled;  // empty without --plot
 };
 
 /// Minimizes the run's function and writes every step to `trace`.
@@ -401,6 +430,7 @@ Outcome minimize(Run& run, const Options& options,
     }
     // `{}` prints the shortest text that reads back as the same double.
     trace.write(fmt::format("{},{},{}\n", step, value, fmt::join(point, ",")));
+    if (!options.plot.empty()) outcome.sampled.add(step, value, point);
   };
   adjoint::optim::StopCriteria criteria;
   criteria.loss_tolerance = options.tolerance;
@@ -469,8 +499,30 @@ int report(const Run& run, const Outcome& outcome, const Options& options) {
   return exit_not_converged;
 }
 
+/// Returns the line above the panels of the figure.
+std::string figure_title(const std::vector<Run>& runs,
+                         const std::vector<Outcome>& outcomes,
+                         const Options& options) {
+  if (runs.size() == 1) {
+    return fmt::format("{} on {}, lr = {}: {}",
+                       optimizers::name_of(runs[0].kind), runs[0].problem.name,
+                       runs[0].optimizer->learning_rate(),
+                       result_text(outcomes[0].result.reason));
+  }
+  std::size_t converged = 0;
+  for (const Outcome& outcome : outcomes) {
+    if (adjoint::optim::converged(outcome.result.reason)) ++converged;
+  }
+  return fmt::format(
+      "{} runs of at most {} steps, {} converged to a loss <= {}", runs.size(),
+      options.max_steps, converged, options.tolerance);
+}
+
 int compare(const Options& options) {
   std::vector<Run> runs = plan_runs(options);
+  // The figure checks its path before the trace directory is created, so
+  // that an invalid --plot creates nothing.
+  examples::Figure figure(options.plot, "", "--plot");
   if (options.trace.empty()) create_trace_directory(options.trace_dir);
   std::vector<std::unique_ptr<examples::OutputFile>> traces;
   for (const Run& run : runs) {
@@ -483,10 +535,13 @@ int compare(const Options& options) {
 
   print_table_header();
   int status = exit_converged;
+  std::vector<Outcome> outcomes;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    const Outcome outcome = minimize(runs[i], options, *traces[i]);
-    print_table_row(runs[i], outcome);
-    if (options.single_run()) status = report(runs[i], outcome, options);
+    outcomes.push_back(minimize(runs[i], options, *traces[i]));
+    print_table_row(runs[i], outcomes.back());
+    if (options.single_run()) {
+      status = report(runs[i], outcomes.back(), options);
+    }
   }
   if (runs.size() == 1) {
     print_output("trajectory written to {}\n", runs.front().trace_path);
@@ -496,10 +551,21 @@ int compare(const Options& options) {
         "<function>_<optimizer>.csv per run\n",
         runs.size(), options.trace_dir);
   }
-  // The files replace existing ones only after all output succeeded, so
-  // that any error leaves those files unchanged.
+  // The files replace existing ones only after all output succeeded and
+  // gnuplot drew the figure, so that any error leaves those files
+  // unchanged.
   flush_output();
+  if (figure.enabled()) {
+    std::vector<optimizers::PlottedRun> plotted;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      plotted.push_back(
+          {runs[i].problem, runs[i].kind, outcomes[i].sampled.points()});
+    }
+    optimizers::draw_figure(figure, plotted,
+                            figure_title(runs, outcomes, options));
+  }
   for (const auto& trace : traces) trace->commit();
+  figure.commit();
   return status;
 }
 
