@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Regenerates the figures in docs/images that README.md shows, with the
-# example programs' --plot option. Build the programs first:
+# example programs' --plot and --graph options. Build the programs first:
 #   cmake --preset release
 #   cmake --build --preset release --target gradient_descent optimizers
-# Needs gnuplot (scripts/install_dependencies.sh --pictures). gnuplot 5.4
-# writes the same SVG file for the same data, so an unchanged figure shows
-# no difference in git.
+# Needs gnuplot and Graphviz (scripts/install_dependencies.sh --pictures).
+# gnuplot 5.4 and Graphviz 2.43 write the same SVG file for the same data,
+# so an unchanged figure shows no difference in git.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,9 +36,15 @@ run 3 "$gradient_descent" --lr 1.5 \
 run 0 "$gradient_descent" "${hubble[@]}" --lr 0.015 \
   --plot "$images/hubble_fit.svg"
 
+# The graph of the first step, drawn by Graphviz from the DOT text.
+graph=$(mktemp)
+trap 'rm -f "$graph"' EXIT
+run 0 "$gradient_descent" --graph "$graph"
+dot -Tsvg "$graph" -o "$images/gradient_descent_graph.svg"
+
 # The trajectory files of the comparison are not kept.
 trajectories=$(mktemp -d)
-trap 'rm -rf "$trajectories"' EXIT
+trap 'rm -f "$graph"; rm -rf "$trajectories"' EXIT
 run 0 "$examples/optimizers/optimizers" --trace-dir "$trajectories" \
   --plot "$images/optimizers.svg"
 

@@ -34,6 +34,19 @@ struct gnuplot_installed {
   }
 };
 
+/// Precondition of the tests that render DOT text with Graphviz's dot
+/// program; as gnuplot_installed, CI installs it.
+struct graphviz_installed {
+  boost::test_tools::assertion_result operator()(
+      boost::unit_test::test_unit_id) const {
+    const bool installed = std::system("dot -V >/dev/null 2>&1") == 0;
+    boost::test_tools::assertion_result result(installed);
+    result.message() << "Graphviz's dot was not found on PATH; install the "
+                        "Debian package graphviz to run this test";
+    return result;
+  }
+};
+
 /// The parts of a gnuplot 5.4 SVG figure that the tests check. gnuplot puts
 /// each element of a plot command in a group with the id "gnuplot_plot_<N><p>",
 /// where the letter p counts the plots of a multiplot: "a" for the left

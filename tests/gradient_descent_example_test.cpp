@@ -5,6 +5,7 @@
 // trace file and exit status.
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -665,8 +666,8 @@ BOOST_AUTO_TEST_CASE(help_lists_every_option) {
   for (const char* option :
        {"--help", "--data FILE", "--x-column NAME (=x)", "--z-column NAME (=z)",
         "--w0 W (=0)", "--lr RATE (=0.4)", "--tolerance TOL (=1e-6)",
-        "--max-steps N (=1000)", "--trace FILE", "--plot FILE",
-        "Exit status"}) {
+        "--max-steps N (=1000)", "--trace FILE", "--plot FILE", "--explain",
+        "--graph FILE", "Exit status"}) {
     BOOST_TEST(run.out.find(option) != std::string::npos,
                "help does not contain " << option);
   }
@@ -889,4 +890,131 @@ BOOST_AUTO_TEST_CASE(empty_figure_is_an_error) {
                  figure.string() + "\n");
   BOOST_TEST(!fs::exists(figure));
   BOOST_TEST(!fs::exists(figure.string() + ".tmp"));
+}
+
+// --explain on the built-in sample (x = 0.1, ..., 0.6, z = 2x, w0 = 0). By
+// hand, point i has residual r_i = 2 x_i, so its square node passes
+// 2 r_i = 4 x_i to the subtract node, which passes -4 x_i to the multiply
+// node, which adds -4 x_i * x_i to w: dJ/dw = -4 * 0.91 = -3.64.
+BOOST_AUTO_TEST_CASE(explain_traces_first_step) {
+  const Run run = run_program({"--explain"});
+  BOOST_TEST(run.exit_code == exit_converged);
+  BOOST_TEST(run.err == "");
+  const std::vector<std::string> lines = adjoint::testing::lines_of(run.out);
+  BOOST_TEST_REQUIRE(lines.size() > 70u);
+  BOOST_TEST(lines[0] ==
+             "Backpropagation of step 0: J(w) = sum((z - w*x)^2) at w = 0, "
+             "one node per operation.");
+  BOOST_TEST(lines[6] == "   1  n24   add         3.64        1");
+  const auto contains = [&](const std::string& line) {
+    return std::find(lines.begin(), lines.end(), line) != lines.end();
+  };
+  const double x[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6};
+  for (std::size_t i = 0; i < 6; ++i) {
+    const std::size_t subtract = 4 * i + 2;  // n0 is w
+    BOOST_TEST_INFO("point " << i);
+    BOOST_TEST(contains(fmt::format("            n{} += 1 * {:.6g} = {:.6g}",
+                                    subtract, 4 * x[i], 4 * x[i])));
+    BOOST_TEST(contains(fmt::format("            n{} += {:.6g} * (-1) = {:.6g}",
+                                    subtract - 1, 4 * x[i], -4 * x[i])));
+    BOOST_TEST(contains(fmt::format("            w += {:.6g} * {:.6g} = {:.6g}",
+                                    -4 * x[i], x[i], -4 * x[i] * x[i])));
+  }
+  BOOST_TEST(contains("  25  w     parameter      0    -3.64"));
+  BOOST_TEST(contains("  w = -3.64"));
+  // The fit follows, unchanged, and its first row has the same gradient.
+  const auto header = std::find_if(
+      lines.begin(), lines.end(),
+      [](const std::string& line) { return line.starts_with(" step"); });
+  BOOST_TEST_REQUIRE((header != lines.end() && header + 1 != lines.end()));
+  BOOST_TEST(header[1].ends_with("-3.64"), header[1]);
+  BOOST_TEST(last_line(run.out).starts_with("converged after 12 steps"));
+}
+
+BOOST_AUTO_TEST_CASE(graph_writes_dot_text) {
+  const fs::path graph = scratch("step0.dot");
+  const Run run = run_program({"--graph", graph.string(), "--w0", "0.5"});
+  BOOST_TEST(run.exit_code == exit_converged);
+  BOOST_TEST(run.err == "");
+  const std::string dot = read_text(graph);
+  BOOST_TEST(dot.starts_with("digraph adjoint {\n"));
+  BOOST_TEST(dot.ends_with("}\n"));
+  // At w = 0.5 the residuals are 1.5 x_i and dJ/dw = -3 * 0.91 = -2.73.
+  BOOST_TEST(dot.find("  n0 [label=\"w\\nparameter\\nvalue 0.5\\ngrad "
+                      "-2.73\"") != std::string::npos,
+             dot);
+  BOOST_TEST(
+      dot.find("  n3 [label=\"n3\\nsquare\\nvalue 0.0225\\ngrad 1\"];") !=
+          std::string::npos,
+      dot);
+  // 25 nodes and 29 edges: four per point and one from each add to the next.
+  const std::vector<std::string> lines = adjoint::testing::lines_of(dot);
+  BOOST_TEST(
+      std::count_if(lines.begin(), lines.end(), [](const std::string& line) {
+        return line.find("[label=") != std::string::npos &&
+               line.find("->") == std::string::npos;
+      }) == 25);
+  BOOST_TEST(
+      std::count_if(lines.begin(), lines.end(), [](const std::string& line) {
+        return line.find(" -> ") != std::string::npos;
+      }) == 29);
+  BOOST_TEST(!fs::exists(graph.string() + ".tmp"));
+}
+
+BOOST_AUTO_TEST_CASE(
+    graph_renders_with_graphviz,
+    *boost::unit_test::precondition(adjoint::testing::graphviz_installed{})) {
+  const fs::path graph = scratch("hubble.dot");
+  const fs::path svg = scratch("hubble.svg");
+  std::vector<std::string> arguments = hubble_columns;
+  arguments.insert(arguments.end(),
+                   {"--lr", "0.015", "--graph", graph.string()});
+  BOOST_TEST_REQUIRE(run_program(arguments).exit_code == exit_converged);
+  const std::string command =
+      "dot -Tsvg " + adjoint::testing::shell_quote(graph.string()) + " -o " +
+      adjoint::testing::shell_quote(svg.string());
+  BOOST_TEST_REQUIRE(std::system(command.c_str()) == 0);
+  BOOST_TEST(adjoint::testing::read_svg(svg).root == "svg");
+  // 24 points: w and four nodes per point.
+  BOOST_TEST(read_text(svg).find("n96") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_graph_path_rejected) {
+  const fs::path trace = scratch("graph_and_trace.csv");
+  const Run same =
+      run_program({"--trace", trace.string(), "--graph", trace.string()});
+  BOOST_TEST(same.exit_code == exit_invalid_input);
+  check_error_line(same, "gradient_descent",
+                   "invalid --graph " + trace.string() +
+                       ": it would write the same file as --trace " +
+                       trace.string() + "; choose another path");
+  BOOST_TEST(!fs::exists(trace));
+
+  const Run empty = run_program({"--graph", ""});
+  BOOST_TEST(empty.exit_code == exit_invalid_input);
+  check_error_line(empty, "gradient_descent",
+                   "invalid --graph: the path is empty");
+
+  const fs::path missing = scratch("no/such/dir/graph.dot");
+  const Run unwritable =
+      run_program({"--graph", missing.string(), "--explain"});
+  BOOST_TEST(unwritable.exit_code == exit_invalid_input);
+  BOOST_TEST(unwritable.out == "");
+  BOOST_TEST(unwritable.err.find("graph") != std::string::npos, unwritable.err);
+  BOOST_TEST(!fs::exists(missing));
+}
+
+BOOST_AUTO_TEST_CASE(graph_kept_on_a_later_error) {
+  // The graph is committed at the end with the trace and the figure, so a
+  // figure that gnuplot fails to draw leaves an existing graph unchanged.
+  const fs::path directory = fake_gnuplot("failing_gnuplot_for_graph",
+                                          "echo 'line 1: bad' >&2\nexit 1\n");
+  const fs::path graph = scratch("kept.dot");
+  write_text(graph, "previous graph\n");
+  const Run run = program.run(
+      {"--graph", graph.string(), "--plot", scratch("kept.svg").string()},
+      Stdout::captured, {"PATH=" + directory.string()});
+  BOOST_TEST(run.exit_code == exit_invalid_input);
+  BOOST_TEST(read_text(graph) == "previous graph\n");
+  BOOST_TEST(!fs::exists(graph.string() + ".tmp"));
 }

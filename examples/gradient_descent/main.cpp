@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "autodiff/autodiff.hpp"
@@ -54,6 +55,8 @@ struct Options {
   long long max_steps = 0;
   std::string trace;
   std::string plot;
+  std::string graph;
+  bool explain = false;
 };
 
 constexpr const char* help_epilogue = R"(
@@ -69,8 +72,15 @@ than 10 times J(w0), as in a diverging run. The figure shows steps 0 to 40
 and the last step, leaving out steps whose w or J is not finite, and it is
 drawn whether the run converged or not.
 
+--explain and --graph record J(w0) with adjoint::GraphRecorder and run
+backward() on it once before the fit. --explain prints the sweep node by
+node: each node's value, its adjoint dJ/d(node), and what it adds to each
+input, adjoint * local derivative. --graph writes the same graph in
+Graphviz's DOT language; render it with: dot -Tsvg FILE -o graph.svg
+(Debian package graphviz).
+
 Exit status: 0 converged, 1 invalid input or option, or a failed write of
-the output, trace or figure, 2 no convergence within --max-steps, 3
+the output, trace, figure or graph, 2 no convergence within --max-steps, 3
 diverged (the learning rate is too large).
 )";
 
@@ -112,7 +122,13 @@ std::optional<Options> parse_options(int argc, char** argv) {
        "(default: no trace)")
       ("plot", po::value(&options.plot)->value_name("FILE"),
        "draw the fitted lines and the loss with gnuplot into this SVG or PNG "
-       "file, chosen by the extension .svg or .png (default: no figure)");
+       "file, chosen by the extension .svg or .png (default: no figure)")
+      ("explain", po::bool_switch(&options.explain),
+       "print how backpropagation computes dJ/dw at w0, node by node, "
+       "before fitting")
+      ("graph", po::value(&options.graph)->value_name("FILE"),
+       "write the graph of J(w0) after backward() to this file in "
+       "Graphviz's DOT language (default: no graph)");
   // clang-format on
 
   const std::optional<po::variables_map> parsed =
@@ -124,10 +140,11 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return options;
 }
 
-/// Raises input_error for an empty --data, --trace, --plot or column name,
-/// which would otherwise select the built-in sample, no trace or no figure.
+/// Raises input_error for an empty --data, --trace, --plot, --graph or
+/// column name, which would otherwise select the built-in sample or no
+/// output file.
 void reject_empty_values(const po::variables_map& values) {
-  for (const char* option : {"data", "trace", "plot"}) {
+  for (const char* option : {"data", "trace", "plot", "graph"}) {
     if (values.count(option) != 0 && values[option].as<std::string>().empty()) {
       throw input_error(fmt::format("invalid --{}: the path is empty", option));
     }
@@ -168,6 +185,17 @@ void validate_options(const Options& options) {
           options.plot, options.trace));
     }
     examples::check_figure_option(options.plot, "--plot");
+  }
+  if (!options.graph.empty()) {
+    for (const auto& [option, path] : {std::pair{"--trace", &options.trace},
+                                       std::pair{"--plot", &options.plot}}) {
+      if (!path->empty() && examples::same_destination(*path, options.graph)) {
+        throw input_error(fmt::format(
+            "invalid --graph {}: it would write the same file as {} {}; "
+            "choose another path",
+            options.graph, option, *path));
+      }
+    }
   }
 }
 
@@ -249,6 +277,24 @@ void check_starting_point(const Samples& samples, double w0) {
       "{} is not finite at the starting point w0 = {}: the data or w0 are "
       "too large for double; rescale them",
       quantity, w0));
+}
+
+/// Records J(w0) with a GraphRecorder and runs backward() once. With
+/// --explain, prints the sweep; with --graph, writes the graph as DOT.
+void explain_first_step(const Samples& samples, const Options& options,
+                        examples::OutputFile& graph_file) {
+  adjoint::GraphRecorder<double> graph;
+  const adjoint::Var<double> w{options.w0};
+  graph.label(w, "w");
+  const adjoint::Var<double> loss = squared_error(samples, w);
+  loss.backward();
+  graph_file.write(graph.dot(loss));
+  if (options.explain) {
+    print_output(
+        "Backpropagation of step 0: J(w) = sum((z - w*x)^2) at w = {}, one "
+        "node per operation.\n{}\n",
+        options.w0, graph.backprop_trace());
+  }
 }
 
 struct Outcome {
@@ -342,15 +388,20 @@ int fit(const Options& options) {
   examples::OutputFile trace(options.trace, options.data,
                              {.option = "--trace", .content = "trace"});
   examples::Figure figure(options.plot, options.data, "--plot");
+  examples::OutputFile graph_file(options.graph, options.data,
+                                  {.option = "--graph", .content = "graph"});
   trace.write("step,w,loss,gradient\n");
+  if (options.explain || graph_file.enabled()) {
+    explain_first_step(samples, options, graph_file);
+  }
   print_output(
       "{} points from {}; the minimum is at w* = sum(x*z)/sum(x^2) = {}\n",
       samples.x.size(), source, sum_of_products(samples.x, samples.z) / sum_xx);
   const Outcome outcome = run(samples, options, trace);
   const int status = report(outcome, options, 1 / sum_xx);
-  // The trace and the figure replace existing files only after all output
-  // succeeded and gnuplot drew the figure, so that any error leaves those
-  // files unchanged.
+  // The trace, the figure and the graph replace existing files only after
+  // all output succeeded and gnuplot drew the figure, so that any error
+  // leaves those files unchanged.
   flush_output();
   if (figure.enabled()) {
     const gradient_descent::FigureText text = {
@@ -365,6 +416,7 @@ int fit(const Options& options) {
   }
   trace.commit();
   figure.commit();
+  graph_file.commit();
   return status;
 }
 
