@@ -95,6 +95,23 @@ inline bool same_destination(const std::string& a, const std::string& b) {
   return same(a, b) || same(a + ".tmp", b) || same(a, b + ".tmp");
 }
 
+/// Raises input_error when `path`, the value of `option`, would write the
+/// same file as `other_path`, the value of `other_option` (see
+/// same_destination). An empty path writes nothing, so it never clashes.
+inline void reject_same_destination(std::string_view option,
+                                    const std::string& path,
+                                    std::string_view other_option,
+                                    const std::string& other_path) {
+  if (path.empty() || other_path.empty() ||
+      !same_destination(path, other_path)) {
+    return;
+  }
+  throw input_error(fmt::format(
+      "invalid {} {}: it would write the same file as {} {}; choose another "
+      "path",
+      option, path, other_option, other_path));
+}
+
 namespace detail {
 
 // The temporary files being written, removed by a signal that ends the

@@ -176,26 +176,14 @@ void validate_options(const Options& options) {
     throw input_error(fmt::format("invalid --max-steps {}: it must be >= 0",
                                   options.max_steps));
   }
+  examples::reject_same_destination("--plot", options.plot, "--trace",
+                                    options.trace);
+  examples::reject_same_destination("--graph", options.graph, "--trace",
+                                    options.trace);
+  examples::reject_same_destination("--graph", options.graph, "--plot",
+                                    options.plot);
   if (!options.plot.empty()) {
-    if (!options.trace.empty() &&
-        examples::same_destination(options.trace, options.plot)) {
-      throw input_error(fmt::format(
-          "invalid --plot {}: it would write the same file as --trace {}; "
-          "choose another path",
-          options.plot, options.trace));
-    }
     examples::check_figure_option(options.plot, "--plot");
-  }
-  if (!options.graph.empty()) {
-    for (const auto& [option, path] : {std::pair{"--trace", &options.trace},
-                                       std::pair{"--plot", &options.plot}}) {
-      if (!path->empty() && examples::same_destination(*path, options.graph)) {
-        throw input_error(fmt::format(
-            "invalid --graph {}: it would write the same file as {} {}; "
-            "choose another path",
-            options.graph, option, *path));
-      }
-    }
   }
 }
 

@@ -146,13 +146,8 @@ void validate_options(const Options& options) {
     throw input_error(fmt::format("invalid --max-steps {}: it must be >= 0",
                                   options.max_steps));
   }
-  if (!options.trace.empty() && !options.output.empty() &&
-      examples::same_destination(options.trace, options.output)) {
-    throw input_error(fmt::format(
-        "invalid --output {}: it would write the same file as --trace {}; "
-        "choose another path",
-        options.output, options.trace));
-  }
+  examples::reject_same_destination("--output", options.output, "--trace",
+                                    options.trace);
 }
 
 /// The trainable parameters: the weights w of the standardised features

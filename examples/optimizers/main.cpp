@@ -259,13 +259,8 @@ void validate_options(const po::variables_map& values, Options& options) {
     throw input_error("invalid --trace-dir: the path is empty");
   }
   if (values.count("plot") != 0) {
-    if (!options.trace.empty() &&
-        examples::same_destination(options.trace, options.plot)) {
-      throw input_error(fmt::format(
-          "invalid --plot {}: it would write the same file as --trace {}; "
-          "choose another path",
-          options.plot, options.trace));
-    }
+    examples::reject_same_destination("--plot", options.plot, "--trace",
+                                      options.trace);
     examples::check_figure_option(options.plot, "--plot");
   }
 }
