@@ -16,17 +16,24 @@
 // does not fold an operation into its operand's record, as it otherwise
 // does for expressions such as square(z - w * x). Gradients are then
 // products of the same partial derivatives taken in another order, so they
-// may differ from an unrecorded run in the last bit.
+// may differ from an unrecorded run by rounding, by more than the last bit
+// where terms nearly cancel.
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <iomanip>
 #include <limits>
 #include <optional>
 #include <span>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -42,8 +49,10 @@ namespace adjoint {
 
 /// Records the graph of scalar type T on the calling thread from its
 /// construction until the graph is released (by backward() without
-/// retain_graph, or by Tape::clear()) or the recorder is destroyed. Only one
-/// recorder may record a thread's graph at a time. Constants are not
+/// retain_graph, or by Tape::clear()) or the recorder is destroyed, which
+/// must happen on that thread. Only one recorder per scalar type may record
+/// a thread's graph at a time. While any recorder records, the thread's
+/// scalar operations of every type are recorded unfused. Constants are not
 /// nodes, so they do not appear; their values show in the local
 /// derivatives.
 template <class T>
@@ -52,7 +61,8 @@ class GraphRecorder final : private detail::GraphLog<T> {
   /// Significant digits of the numbers in dot() and backprop_trace().
   static constexpr int default_digits = 6;
 
-  GraphRecorder() : tape_(&Tape<T>::active()) {
+  GraphRecorder()
+      : tape_(&Tape<T>::active()), owner_(std::this_thread::get_id()) {
     tape_->attach_log(*this);
     epoch_ = tape_->epoch();
   }
@@ -61,6 +71,16 @@ class GraphRecorder final : private detail::GraphLog<T> {
   GraphRecorder& operator=(const GraphRecorder&) = delete;
 
   ~GraphRecorder() override {
+    if (tape_ != nullptr && std::this_thread::get_id() != owner_) {
+      // Detaching would write another thread's tape while it may be in
+      // use, and leaving it attached would leave that tape a dangling log.
+      std::fputs(
+          "adjoint::GraphRecorder: destroyed on a thread other than the one "
+          "that made it, while still recording; destroy it on the thread "
+          "that made it\n",
+          stderr);
+      std::abort();
+    }
     if (tape_ != nullptr) tape_->detach_log(*this);
     for (Node& node : nodes_) {
       if (node.leaf != nullptr) detail::release(node.leaf);
@@ -78,6 +98,7 @@ class GraphRecorder final : private detail::GraphLog<T> {
   /// graph_error when x is neither a parameter nor a recorded node.
   void label(const Var<T>& x, std::string name) {
     if (x.is_leaf()) {
+      labelled_vars_.push_back(x);
       name_parameter(x.parameter_id(), std::move(name));
     } else {
       nodes_[find(x, "label")].label = std::move(name);
@@ -85,6 +106,7 @@ class GraphRecorder final : private detail::GraphLog<T> {
   }
   void label(const Tensor<T>& x, std::string name) {
     if (x.is_leaf()) {
+      labelled_tensors_.push_back(x);
       name_parameter(x.parameter_id(), std::move(name));
     } else {
       nodes_[find(x, "label")].label = std::move(name);
@@ -93,14 +115,17 @@ class GraphRecorder final : private detail::GraphLog<T> {
 
   /// The graph of every node that `root` depends on, in Graphviz's DOT
   /// language. Each node shows its name, operation, shape (tensors), value
-  /// and, after backward(), its gradient: the adjoint of the root with
-  /// respect to it, and for a parameter its accumulated gradient. Edges run
+  /// and, after backward() on this same root, its gradient: the adjoint of
+  /// the root with respect to it, and for a parameter its accumulated
+  /// gradient. Edges run
   /// from input to result and carry the local derivative where it is a
   /// number. Tensors of more than six elements are abridged.
   std::string dot(const Var<T>& root, int digits = default_digits) const {
+    check_digits(digits, "dot");
     return write_dot(find(root, "dot"), digits);
   }
   std::string dot(const Tensor<T>& root, int digits = default_digits) const {
+    check_digits(digits, "dot");
     return write_dot(find(root, "dot"), digits);
   }
 
@@ -112,10 +137,15 @@ class GraphRecorder final : private detail::GraphLog<T> {
   /// graph_error when no backward() ran while recording.
   std::string backprop_trace(int digits = default_digits) const;
 
+  /// Largest number of significant digits dot() and backprop_trace() take.
+  static constexpr int max_digits = 100;
+
  private:
   enum class Kind { parameter, scalar, tensor, reduction, unrecorded };
 
   static constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+  // Graphviz 2.43 rejects DOT strings longer than 16384 bytes.
+  static constexpr std::size_t max_label_length = 1000;
 
   struct Input {
     std::size_t node;
@@ -315,6 +345,14 @@ class GraphRecorder final : private detail::GraphLog<T> {
     return found->second;
   }
 
+  static void check_digits(int digits, const char* operation) {
+    if (digits >= 1 && digits <= max_digits) return;
+    throw std::invalid_argument(fmt::format(
+        "GraphRecorder::{}: invalid number of significant digits {}; use 1 "
+        "to {}",
+        operation, digits, max_digits));
+  }
+
   [[noreturn]] static void throw_not_recorded(const char* operation) {
     throw graph_error(fmt::format(
         "GraphRecorder::{}: the node was not recorded by this recorder (a "
@@ -343,12 +381,16 @@ class GraphRecorder final : private detail::GraphLog<T> {
 
   // Text.
 
+  // `digits` significant digits in the type's own arithmetic. Types that
+  // are not built-in floating point, such as Boost.Multiprecision's, go
+  // through their stream output, which does not round to long double.
   static std::string number(const T& x, int digits) {
-    if constexpr (fmt::is_formattable<T>::value &&
-                  std::is_floating_point_v<T>) {
+    if constexpr (std::is_floating_point_v<T>) {
       return fmt::format("{:.{}g}", x, digits);
     } else {
-      return fmt::format("{:.{}g}", static_cast<long double>(x), digits);
+      std::ostringstream out;
+      out << std::setprecision(digits) << x;
+      return out.str();
     }
   }
 
@@ -356,8 +398,7 @@ class GraphRecorder final : private detail::GraphLog<T> {
   // [a, b, c, ..., x, y, z].
   static std::string values_text(const std::vector<T>& values, bool scalar,
                                  int digits) {
-    if (values.empty()) return "?";
-    if (scalar) return number(values[0], digits);
+    if (scalar) return values.empty() ? "?" : number(values[0], digits);
     constexpr std::size_t edge = 3;
     std::vector<std::string> items;
     for (std::size_t i = 0; i < values.size(); ++i) {
@@ -370,8 +411,18 @@ class GraphRecorder final : private detail::GraphLog<T> {
     return fmt::format("[{}]", fmt::join(items, ", "));
   }
 
+  // The node's label, or "n" and its number. A label is cut to
+  // max_label_length bytes, and its line breaks become spaces so that a
+  // trace row stays on one line.
   std::string name(std::size_t id) const {
-    return nodes_[id].label.empty() ? fmt::format("n{}", id) : nodes_[id].label;
+    const std::string& label = nodes_[id].label;
+    if (label.empty()) return fmt::format("n{}", id);
+    std::string text = label.substr(0, max_label_length);
+    if (label.size() > max_label_length) text += "...";
+    for (char& c : text) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    return text;
   }
 
   // The operation, with the shape of a tensor node.
@@ -380,15 +431,25 @@ class GraphRecorder final : private detail::GraphLog<T> {
     return fmt::format("{} {}", node.operation, node.shape);
   }
 
+  // The contents of a DOT string that Graphviz shows as `text`. Graphviz
+  // reads "\n" as a line break and "&...;" as an HTML entity, so
+  // backslashes, quotes and ampersands are escaped. Other control
+  // characters, which DOT strings cannot contain, become spaces.
   static std::string dot_escape(const std::string& text) {
     std::string out;
     for (char c : text) {
-      if (c == '"' || c == '\\') out += '\\';
       if (c == '\n') {
         out += "\\n";
-        continue;
+      } else if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (c == '&') {
+        out += "&amp;";
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        out += ' ';
+      } else {
+        out += c;
       }
-      out += c;
     }
     return out;
   }
@@ -398,11 +459,16 @@ class GraphRecorder final : private detail::GraphLog<T> {
   static bool is_scalar(const Node& node) { return !node.tensor; }
 
   Tape<T>* tape_;
+  std::thread::id owner_;
   std::uint32_t epoch_ = 0;
   std::vector<Node> nodes_;
   std::vector<std::size_t> scalar_ids_;  // by tape node index
   std::unordered_map<const void*, std::size_t> tensor_ids_;  // by state
+  // Labels of parameters by parameter_id(). The handles keep each labelled
+  // parameter alive, so that no other parameter can reuse its address.
   std::unordered_map<const void*, std::string> parameter_labels_;
+  std::vector<Var<T>> labelled_vars_;
+  std::vector<Tensor<T>> labelled_tensors_;
   std::vector<std::size_t> sweep_;  // nodes in the order the sweep reached them
   std::size_t root_ = none;
   bool swept_ = false;
@@ -411,6 +477,9 @@ class GraphRecorder final : private detail::GraphLog<T> {
 template <class T>
 std::string GraphRecorder<T>::write_dot(std::size_t root, int digits) const {
   const std::vector<bool> marked = ancestors(root);
+  // The adjoints are those of the last sweep, so they are the gradient of
+  // `root` only when that sweep started from it.
+  const bool swept_root = swept_ && root == root_;
   std::string out =
       "digraph adjoint {\n"
       "  node [shape=box, fontname=\"Helvetica\", fontsize=11];\n"
@@ -423,7 +492,7 @@ std::string GraphRecorder<T>::write_dot(std::size_t root, int digits) const {
                     values_text(node.value, is_scalar(node), digits));
     const std::vector<T>& grad =
         node.kind == Kind::parameter ? node.grad : node.adjoint;
-    if (!grad.empty()) {
+    if (swept_root && !grad.empty()) {
       text +=
           fmt::format("\ngrad {}", values_text(grad, is_scalar(node), digits));
     }
@@ -453,6 +522,7 @@ std::string GraphRecorder<T>::write_dot(std::size_t root, int digits) const {
 
 template <class T>
 std::string GraphRecorder<T>::backprop_trace(int digits) const {
+  check_digits(digits, "backprop_trace");
   if (!swept_ || root_ == none) {
     throw graph_error(
         "GraphRecorder::backprop_trace: no backward() ran while this "
@@ -474,7 +544,10 @@ std::string GraphRecorder<T>::backprop_trace(int digits) const {
             values_text(node.value, scalar, digits),
             values_text(node.adjoint, scalar, digits),
             {}};
-    if (node.kind == Kind::scalar) {
+    if (node.kind == Kind::scalar && node.adjoint[0] == T(0)) {
+      // As the sweep does: nothing to add, not even 0 * inf.
+      row.details.push_back("adds nothing, since its adjoint is 0");
+    } else if (node.kind == Kind::scalar) {
       for (const Input& input : node.inputs) {
         const T added = node.adjoint[0] * *input.partial;
         // A negative factor goes in parentheses: "0.8 * (-1)".

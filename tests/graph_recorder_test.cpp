@@ -150,8 +150,10 @@ BOOST_AUTO_TEST_CASE(dot_escapes_labels) {
   graph.label(w, "say \"w\"\\\nnext");
   const Var<double> y = w * w;
   const std::string dot = graph.dot(y);
-  BOOST_TEST(dot.find(R"(label="say \"w\"\\\nnext\nparameter)") !=
-             std::string::npos);
+  // The label's own line break becomes a space.
+  BOOST_TEST(
+      dot.find(R"(label="say \"w\"\\ next\nparameter)") != std::string::npos,
+      dot);
 }
 
 BOOST_AUTO_TEST_CASE(trace_of_a_small_graph) {
@@ -417,4 +419,87 @@ BOOST_AUTO_TEST_CASE(graphviz_renders_the_dot_text) {
   BOOST_TEST(text.str().find("<svg") != std::string::npos);
   BOOST_TEST(text.str().find("matmul") != std::string::npos);
   fs::remove_all(directory);
+}
+
+BOOST_AUTO_TEST_CASE(dot_escapes_what_graphviz_interprets) {
+  GraphRecorder<double> graph;
+  const Var<double> a{1.0};
+  const Var<double> b{2.0};
+  const Var<double> c{3.0};
+  graph.label(a, "&lt;");
+  graph.label(b, std::string("nul\0tab\tend", 11));
+  graph.label(c, std::string(20000, 'x'));
+  const Var<double> y = a * b * c;
+  const std::string dot = graph.dot(y);
+  // "&lt;" would be drawn as "<".
+  BOOST_TEST(dot.find(R"(label="&amp;lt;\n)") != std::string::npos, dot);
+  BOOST_TEST(dot.find(R"(label="nul tab end\n)") != std::string::npos, dot);
+  // Graphviz rejects strings of more than 16384 bytes.
+  BOOST_TEST(dot.find(std::string(1000, 'x') + "...\\n") != std::string::npos);
+  BOOST_TEST(dot.find(std::string(1001, 'x')) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(label_keeps_its_parameter) {
+  GraphRecorder<double> graph;
+  {
+    const Var<double> gone{1.0};
+    graph.label(gone, "gone");
+  }
+  // Without a reference to the labelled parameter, a new one could take its
+  // address and its label.
+  const Var<double> fresh{2.0};
+  const Var<double> y = fresh * 2.0;
+  BOOST_TEST(graph.dot(y).find("gone") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(dot_shows_gradients_only_of_the_swept_root) {
+  GraphRecorder<double> graph;
+  const Var<double> w{1.0};
+  const Var<double> y = w * 3.0;
+  const Var<double> z = y * 2.0;
+  y.backward(adjoint::retain_graph);
+  BOOST_TEST(graph.dot(y).find("grad 1") != std::string::npos);
+  // The last sweep started from y, so it holds no gradient of z.
+  BOOST_TEST(graph.dot(z).find("grad") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(trace_of_a_zero_adjoint_adds_nothing) {
+  GraphRecorder<double> graph;
+  const Var<double> x{0.0};
+  graph.label(x, "x");
+  const Var<double> y = sqrt(x) * 0.0 + x;
+  y.backward();
+  const std::string trace = graph.backprop_trace();
+  // The sweep skips the node of sqrt(x), whose adjoint is 0; multiplying
+  // by its local derivative inf would give NaN.
+  BOOST_TEST(
+      trace.find("adds nothing, since its adjoint is 0") != std::string::npos,
+      trace);
+  BOOST_TEST(trace.find("nan") == std::string::npos, trace);
+  BOOST_TEST(x.grad() == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(multiprecision_numbers_keep_their_digits) {
+  using Big = boost::multiprecision::cpp_bin_float_50;
+  GraphRecorder<Big> graph;
+  const Var<Big> w{Big(1) / 3};
+  const Var<Big> y = w * Big("1e5000");
+  BOOST_TEST(graph.dot(y, 40).find(
+                 "value 0.3333333333333333333333333333333333333333\"") !=
+             std::string::npos);
+  // Beyond long double's range.
+  BOOST_TEST(graph.dot(y, 3).find("value 3.33e+4999\"") != std::string::npos,
+             graph.dot(y, 3));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_digits_raise) {
+  GraphRecorder<double> graph;
+  const Var<double> w{1.0};
+  const Var<double> y = w * 2.0;
+  BOOST_CHECK_THROW(static_cast<void>(graph.dot(y, 0)), std::invalid_argument);
+  BOOST_CHECK_THROW(static_cast<void>(graph.dot(y, 101)),
+                    std::invalid_argument);
+  y.backward();
+  BOOST_CHECK_THROW(static_cast<void>(graph.backprop_trace(-1)),
+                    std::invalid_argument);
 }
