@@ -83,15 +83,29 @@ struct IgnoreSteps {
 };
 
 /// Returns the Euclidean norm of the gradients of the optimizer's
-/// parameters.
+/// parameters, NaN if an element is NaN. The squares are taken relative to
+/// the largest element, so that a gradient such as 1e-300 does not
+/// underflow to a norm of 0 and pass any tolerance, and 1e300 does not
+/// overflow.
 template <class T>
 T gradient_norm(const Optimizer<T>& optimizer) {
+  using std::abs;
+  using std::isfinite;
+  using std::isnan;
   using std::sqrt;
+  T largest(0);
+  for (const Parameter<T>& p : optimizer.parameters()) {
+    for (const T& g : p.grad()) {
+      if (isnan(g)) return g;
+      if (abs(g) > largest) largest = abs(g);
+    }
+  }
+  if (largest == T(0) || !isfinite(largest)) return largest;
   T sum(0);
   for (const Parameter<T>& p : optimizer.parameters()) {
-    for (const T& g : p.grad()) sum += g * g;
+    for (const T& g : p.grad()) sum += T(g / largest) * T(g / largest);
   }
-  return sqrt(sum);
+  return largest * sqrt(sum);
 }
 
 /// Minimizes `loss()` with `optimizer`.

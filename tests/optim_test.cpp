@@ -178,6 +178,36 @@ BOOST_AUTO_TEST_CASE(gradient_norm_of_several_parameters) {
   BOOST_TEST(adjoint::optim::gradient_norm(optimizer) == 5.0);
 }
 
+BOOST_AUTO_TEST_CASE(gradient_norm_at_the_ends_of_the_range) {
+  Var<double> a{0.0};
+  Var<double> b{0.0};
+  GradientDescent<double> optimizer({a, b}, 0.1);
+  // Squared, 3e-300 and 4e-300 underflow to 0, and 3e200 and 4e200
+  // overflow to inf.
+  (a * 3e-300 + b * 4e-300).backward();
+  BOOST_TEST(adjoint::optim::gradient_norm(optimizer) == 5e-300,
+             boost::test_tools::tolerance(1e-15));
+  optimizer.zero_grad();
+  (a * 3e200 + b * 4e200).backward();
+  BOOST_TEST(adjoint::optim::gradient_norm(optimizer) == 5e200,
+             boost::test_tools::tolerance(1e-15));
+  optimizer.zero_grad();
+  (a * std::numeric_limits<double>::quiet_NaN() + b * 1.0).backward();
+  BOOST_TEST(std::isnan(adjoint::optim::gradient_norm(optimizer)));
+}
+
+BOOST_AUTO_TEST_CASE(tiny_gradient_does_not_converge) {
+  // A gradient of 2e-304 squares to 0, but it is not below a tolerance of 0.
+  Var<double> w{0.0};
+  GradientDescent<double> optimizer({w}, 1e-300);
+  StopCriteria criteria;
+  criteria.gradient_tolerance = 0.0;
+  criteria.max_steps = 3;
+  const auto result = minimize(
+      optimizer, [&] { return w * 2e-304; }, criteria);
+  BOOST_TEST(result.reason == StopReason::max_steps_reached);
+}
+
 BOOST_AUTO_TEST_CASE(minimize_stops_at_step_limit) {
   Var<double> w{0.0};
   GradientDescent<double> optimizer({w}, 1e-6);
