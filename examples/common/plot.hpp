@@ -186,7 +186,11 @@ class TemporaryDirectory {
           "a writable directory",
           error.message()));
     }
-    std::string name = (parent / "adjoint-figure.XXXXXX").string();
+    // Absolute, because gnuplot runs an output name that starts with '|'
+    // as a shell command, and a relative TMPDIR could start with one.
+    std::string name =
+        (std::filesystem::absolute(parent, error) / "adjoint-figure.XXXXXX")
+            .string();
     if (::mkdtemp(name.data()) == nullptr) {
       const int mkdtemp_error = errno;
       throw input_error(
