@@ -152,10 +152,10 @@ inline std::string loss_panel(const std::vector<PlottedRun>& runs,
     }
     const std::string name = file_name("loss", run);
     data.push_back({name, rows});
-    plots.push_back(
-        fmt::format("data('{}') with lines lw 1.5 lc rgb '{}' dt {} notitle",
-                    name, colour_of(run.kind),
-                    run.problem.function == Function::tutorial ? 2 : 1));
+    plots.push_back(fmt::format(
+        "data('{}') with lines lw 1.5 lc rgb '{}' dt {} notitle", name,
+        colour_of(run.kind),
+        both_functions && run.problem.function == Function::tutorial ? 2 : 1));
   }
   // The key names each optimizer once, with a solid line of its colour, and
   // then the line style of each function.
