@@ -402,6 +402,9 @@ int fit(const Options& options) {
     gradient_descent::draw_figure(figure, samples.x, samples.z, outcome.drawn,
                                   text);
   }
+  // NOTE: the renames run one after another, so if a later one fails (the
+  // destination was replaced by a directory meanwhile), the earlier files
+  // are already in place although the program reports an error.
   trace.commit();
   figure.commit();
   graph_file.commit();
