@@ -113,13 +113,14 @@ class GraphRecorder final : private detail::GraphLog<T> {
     }
   }
 
-  /// The graph of every node that `root` depends on, in Graphviz's DOT
-  /// language. Each node shows its name, operation, shape (tensors), value
-  /// and, after backward() on this same root, its gradient: the adjoint of
-  /// the root with respect to it, and for a parameter its accumulated
-  /// gradient. Edges run
-  /// from input to result and carry the local derivative where it is a
-  /// number. Tensors of more than six elements are abridged.
+  /// Returns the graph of every node that `root` depends on, in Graphviz's
+  /// DOT language. Each node shows its name, operation, shape (tensors) and
+  /// value. After backward() on this same root it also shows its gradient:
+  /// the adjoint of the root with respect to it, and for a parameter its
+  /// accumulated gradient. Edges run from input to result and carry the
+  /// local derivative where it is a number. Tensors of more than six
+  /// elements are abridged. Raises graph_error for a root this recorder did
+  /// not record, and std::invalid_argument for digits outside [1, 100].
   std::string dot(const Var<T>& root, int digits = default_digits) const {
     check_digits(digits, "dot");
     return write_dot(find(root, "dot"), digits);
@@ -129,12 +130,13 @@ class GraphRecorder final : private detail::GraphLog<T> {
     return write_dot(find(root, "dot"), digits);
   }
 
-  /// The last backward sweep while recording, one entry per node the
-  /// sweep's root depends on, in the order the sweep reaches them: the
-  /// node, its operation, its value, its adjoint (complete when the sweep
-  /// reaches it) and what it adds to each input: adjoint * local
-  /// derivative. Ends with the gradient of every parameter. Raises
-  /// graph_error when no backward() ran while recording.
+  /// Returns the last backward sweep while recording as a table. It has one
+  /// entry per node that the sweep's root depends on, in the order the
+  /// sweep reaches them. An entry shows the node, its operation, its value
+  /// and its adjoint, which is complete when the sweep reaches it, and what
+  /// the node adds to each input: adjoint * local derivative. The table
+  /// ends with the gradient of every parameter. Raises graph_error when no
+  /// backward() ran while recording.
   std::string backprop_trace(int digits = default_digits) const;
 
   /// Largest number of significant digits dot() and backprop_trace() take.
