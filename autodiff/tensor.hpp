@@ -810,6 +810,26 @@ class ObserveOperations {
   OperationObserver<T>* previous_;
 };
 
+namespace detail {
+
+/// The body of both make_tensor_node() overloads: `inputs` is any range of
+/// tensors.
+template <class T, class Inputs, class Rule>
+Tensor<T> make_tensor_node_from(const char* operation, TensorState<T>&& output,
+                                const Inputs& inputs, Rule&& rule) {
+  Tensor<T> result =
+      needs_record<T>(inputs, operation)
+          ? record_tensor_op(operation, inputs, {}, std::move(output),
+                             std::forward<Rule>(rule))
+          : constant_tensor(std::move(output));
+  if (operation_observer<T> != nullptr) [[unlikely]] {
+    observe_operation<T>(operation, inputs, result);
+  }
+  return result;
+}
+
+}  // namespace detail
+
 /// The values of a new tensor, for make_tensor_node(): construct it with
 /// the result's Shape, then write its `size` values through `data` in
 /// row-major order.
@@ -833,15 +853,8 @@ Tensor<T> make_tensor_node(
     const char* operation, detail::TensorState<T>&& output,
     std::initializer_list<std::reference_wrapper<const Tensor<T>>> inputs,
     Rule&& rule) {
-  Tensor<T> result =
-      detail::needs_record<T>(inputs, operation)
-          ? detail::record_tensor_op(operation, inputs, {}, std::move(output),
-                                     std::forward<Rule>(rule))
-          : detail::constant_tensor(std::move(output));
-  if (detail::operation_observer<T> != nullptr) [[unlikely]] {
-    detail::observe_operation<T>(operation, inputs, result);
-  }
-  return result;
+  return detail::make_tensor_node_from<T>(operation, std::move(output), inputs,
+                                          std::forward<Rule>(rule));
 }
 
 /// As above, for an operation on any number of tensors.
@@ -849,15 +862,8 @@ template <class T, class Rule>
 Tensor<T> make_tensor_node(const char* operation,
                            detail::TensorState<T>&& output,
                            std::span<const Tensor<T>> inputs, Rule&& rule) {
-  Tensor<T> result =
-      detail::needs_record<T>(inputs, operation)
-          ? detail::record_tensor_op(operation, inputs, {}, std::move(output),
-                                     std::forward<Rule>(rule))
-          : detail::constant_tensor(std::move(output));
-  if (detail::operation_observer<T> != nullptr) [[unlikely]] {
-    detail::observe_operation<T>(operation, inputs, result);
-  }
-  return result;
+  return detail::make_tensor_node_from<T>(operation, std::move(output), inputs,
+                                          std::forward<Rule>(rule));
 }
 
 /// Records an operation on tensors whose result is the scalar `value`, and
