@@ -38,10 +38,10 @@ namespace detail {
 template <class T>
 struct TensorState;
 
-/// The recording state of this thread. Bit 0 is set while operations are
-/// recorded (see NoGradGuard); the bits above count the graph logs attached
-/// to this thread's tapes. Operators test for the common case, `recording`
-/// (on, no log), with one comparison.
+/// Returns the recording state of this thread. Bit 0 is set while
+/// operations are recorded (see NoGradGuard). The bits above count the graph
+/// logs attached to this thread's tapes. Operators test for the common case,
+/// `recording` (on, no log), with one comparison.
 inline std::uint32_t& recording_state() {
   static thread_local std::uint32_t state = 1;
   return state;
@@ -556,7 +556,7 @@ class EnableGradGuard {
   bool previous_;
 };
 
-/// Whether operations on this thread are being recorded.
+/// Returns whether operations on this thread are being recorded.
 inline bool is_grad_enabled() {
   return (detail::recording_state() & detail::recording) != 0;
 }

@@ -2,9 +2,9 @@
 # Installs the Debian packages that building and testing adjoint needs.
 # Options, which may be combined:
 #   --bench     also Google Benchmark, for the benchmarks
-#   --pictures  also gnuplot-nox and graphviz, which the examples' --plot
-#               option and Graphviz renderings of --graph files need; the
-#               tests that run them are skipped without them
+#   --pictures  also gnuplot-nox and graphviz. The examples' --plot option
+#               needs gnuplot, and --graph files are drawn with Graphviz.
+#               The tests that run them are skipped without them.
 # Packages already installed are skipped. Runs apt-get through sudo unless
 # the caller is root.
 set -euo pipefail

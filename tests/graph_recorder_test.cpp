@@ -36,8 +36,8 @@ auto message_contains(std::string_view text) {
   };
 }
 
-/// The tutorial's loss J(w) = sum((z - w*x)^2), written as the tutorial
-/// example writes it.
+/// Builds the tutorial's loss J(w) = sum((z - w*x)^2) as the tutorial
+/// example builds it.
 Var<double> tutorial_loss(const std::vector<double>& x, const Var<double>& w) {
   Var<double> sum;
   for (double xi : x) sum += square(2 * xi - w * xi);
@@ -459,7 +459,7 @@ BOOST_AUTO_TEST_CASE(dot_shows_gradients_only_of_the_swept_root) {
   const Var<double> z = y * 2.0;
   y.backward(adjoint::retain_graph);
   BOOST_TEST(graph.dot(y).find("grad 1") != std::string::npos);
-  // The last sweep started from y, so it holds no gradient of z.
+  // The last sweep started from y, so it has no gradient of z.
   BOOST_TEST(graph.dot(z).find("grad") == std::string::npos);
 }
 
